@@ -1,0 +1,29 @@
+# One-command set-up: `make run` (the API locally) and `make test` (the whole suite).
+# Both create .venv when missing and install the pinned requirements into it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+PORT ?= 8000
+DYNAMODB_PORT ?= 8001
+export PORT DYNAMODB_PORT
+
+.PHONY: run test venv clean
+
+venv: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(INSTALLED)
+	$(PY) scripts/run_local.py
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

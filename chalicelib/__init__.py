@@ -1,0 +1,1 @@
+"""Temporary Enrollment Pairings service: the code Chalice packages beside app.py."""

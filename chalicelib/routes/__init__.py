@@ -1,0 +1,1 @@
+"""Route modules: one Chalice blueprint per resource."""

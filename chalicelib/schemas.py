@@ -1,0 +1,75 @@
+"""Pydantic models of the API's request parameters and response objects."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal, Optional, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+
+from chalicelib.errors import InvalidParameter
+
+WorkflowState = Literal["active", "deleted"]
+EndingEnrollmentState = Literal["deleted", "completed", "inactive"]
+
+WORKFLOW_STATES: tuple[str, ...] = get_args(WorkflowState)
+ENDING_ENROLLMENT_STATES: tuple[str, ...] = get_args(EndingEnrollmentState)
+
+
+def inclusion_error(attribute: str, allowed: tuple[str, ...]) -> InvalidParameter:
+    """Canvas's ``inclusion`` field error for a value outside ``allowed``."""
+    return InvalidParameter(attribute, f"{attribute} must be one of {', '.join(allowed)}")
+
+
+def iso_utc(epoch_seconds: Optional[int]) -> Optional[str]:
+    """Canvas's timestamp form: ISO 8601, UTC, to the second, with ``Z``."""
+    if epoch_seconds is None:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PairingCreate(BaseModel):
+    """The parameters of a create, after defaults; anything else the client sent is ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    workflow_state: WorkflowState = "active"
+    ending_enrollment_state: EndingEnrollmentState = "deleted"
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "PairingCreate":
+        """Validate raw parameters; an empty string or null counts as absent."""
+        present = {
+            name: value
+            for name, value in params.items()
+            if name in cls.model_fields and value not in ("", None)
+        }
+        try:
+            return cls.model_validate(present)
+        except ValidationError as exc:
+            attribute = str(exc.errors()[0]["loc"][0])
+            allowed = get_args(cls.model_fields[attribute].annotation)
+            raise inclusion_error(attribute, allowed) from None
+
+    def fingerprint(self) -> str:
+        """A stable description of the effective parameters (for idempotency)."""
+        return f"{self.workflow_state}|{self.ending_enrollment_state}"
+
+
+class PairingPublic(BaseModel):
+    """A pairing as the API returns it: the documented fields plus Canvas's columns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: Optional[int]
+    root_account_id: int
+    workflow_state: WorkflowState
+    ending_enrollment_state: EndingEnrollmentState
+    created_by_id: Optional[int] = None
+    deleted_by_id: Optional[int] = None
+    created_at: Optional[int] = None  # epoch seconds; rendered as ISO 8601
+    updated_at: Optional[int] = None
+
+    @field_serializer("created_at", "updated_at")
+    def _timestamp(self, value: Optional[int]) -> Optional[str]:
+        return iso_utc(value)

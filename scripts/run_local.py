@@ -1,0 +1,153 @@
+"""`make run`: the API on chalice local over an embedded DynamoDB (a moto server).
+
+One process, so Ctrl-C stops everything: the moto server runs in a thread (unless
+AWS_ENDPOINT_URL_DYNAMODB points at another DynamoDB), the tables are created if missing,
+account 1 is provisioned with the feature on, a token for user 1 with all three permissions
+is printed with a curl line, and chalice local's own server (the `chalice local` code path,
+stage ``dev`` of .chalice/config.json, one app object as with ``--no-autoreload``) serves on
+127.0.0.1:$PORT.
+
+Unknown paths get the contract's 404 JSON, as the deployed API's gateway responses give:
+chalice local would answer API Gateway's 403 and echo the Authorization header back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+NOT_FOUND_BODY = json.dumps({"errors": [{"message": "The specified resource does not exist."}]})
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "") or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        sys.exit(f"{name} must be a TCP port number, got {raw!r}")
+    return int(raw)
+
+
+def _ensure_free(port: int, name: str) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(f"port {port} on 127.0.0.1 is in use; set {name} to another port")
+
+
+def _gateway_handler() -> Any:
+    """chalice local's request handler with API Gateway's edge behaviour where chalice
+    local differs: body limits, no chunked bodies, 404 JSON for unknown paths, and an
+    access log without query strings (they could carry secrets)."""
+    from chalice.local import ChaliceRequestHandler, LocalGatewayException
+
+    class GatewayHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                self.close_connection = True
+                return self._reply(411, "Send the body with a Content-Length.")
+            length = self.headers.get("content-length", "0")
+            if not length.isdigit():
+                self.close_connection = True
+                return self._reply(400, "Content-Length is not a number.")
+            if int(length) > API_GATEWAY_MAX_BODY:
+                self.close_connection = True
+                return self._reply(413, "The request body is too large.")
+            super()._generic_handle()
+
+        def _send_error_response(self, error: LocalGatewayException) -> None:
+            self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
+
+        def _reply(self, status: int, message: str) -> None:
+            body = json.dumps({"errors": [{"message": message}]})
+            self._send_http_response(status, {"Content-Type": "application/json"}, body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            sys.stderr.write(
+                f"{self.address_string()} {self.command} {self.path.split('?', 1)[0]} "
+                f"{args[1] if len(args) > 1 else ''}\n"
+            )
+
+    return GatewayHandler
+
+
+def main() -> int:
+    port = _port("PORT", 8000)
+    host = "127.0.0.1"
+    os.chdir(PROJECT_DIR)
+    sys.path.insert(0, str(PROJECT_DIR))
+    # Fake credentials only matter for the embedded server; real ones win if present.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
+
+    # As `chalice local` does: the app's log lines on stdout. The moto server's access log
+    # would drown them.
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from chalice.cli.factory import CLIFactory
+
+    factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name="dev")
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, value)
+
+    _ensure_free(port, "PORT")
+    moto_server = None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if not endpoint:
+        dynamodb_port = _port("DYNAMODB_PORT", 8001)
+        _ensure_free(dynamodb_port, "DYNAMODB_PORT")
+        from moto.server import ThreadedMotoServer
+
+        moto_server = ThreadedMotoServer(ip_address=host, port=dynamodb_port, verbose=False)
+        moto_server.start()
+        endpoint = f"http://{host}:{dynamodb_port}"
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+
+    try:
+        from chalice.local import create_local_server
+
+        from chalicelib import admin, repository
+        from chalicelib.auth import PERMISSIONS
+
+        repository.create_tables()
+        admin.create_account(1, "Local root account")
+        token = admin.create_token(1, 1, PERMISSIONS)
+        server = create_local_server(config.chalice_app, config, host, port)
+        server.server.RequestHandlerClass = _with_app(_gateway_handler(), config)
+        base = f"http://{host}:{port}/api/v1/accounts/1/temporary_enrollment_pairings"
+        print(
+            f"DynamoDB: {endpoint}{' (embedded moto server)' if moto_server else ''}\n"
+            f"Account 1 is ready. A token for user 1 with all three permissions:\n\n"
+            f"  export TOKEN={token}\n\n"
+            f"Try:\n\n"
+            f'  curl -i -X POST -H "Authorization: Bearer $TOKEN" -d ending_enrollment_state=completed {base}\n'
+            f'  curl -i -H "Authorization: Bearer $TOKEN" {base}\n\n'
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
+        server.serve_forever()  # prints "Serving on http://127.0.0.1:PORT"
+    except KeyboardInterrupt:
+        print("\nstopped", flush=True)
+    finally:
+        if moto_server is not None:
+            moto_server.stop()
+    return 0
+
+
+def _with_app(handler_cls: Any, config: Any) -> Any:
+    import functools
+
+    return functools.partial(handler_cls, app_object=config.chalice_app, config=config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
