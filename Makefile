@@ -27,3 +27,6 @@ test: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Infrastructure targets (synth, package, deploy) live beside the CDK app.
+-include infra/deploy.mk
