@@ -62,6 +62,7 @@ def decode_page(raw: Optional[str]) -> int:
         or len(decoded) != 1
         or type(decoded[0]) is not int
         or not 0 <= decoded[0] <= MAX_ID
+        or encode_bookmark(decoded[0]) != raw  # only the exact tokens we issue
     ):
         raise invalid
     return decoded[0]

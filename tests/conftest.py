@@ -4,6 +4,7 @@ anything imports boto, and one moto server (the real DynamoDB protocol) serves t
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import socket
 from typing import Iterator
@@ -37,6 +38,7 @@ def dynamodb_endpoint() -> Iterator[str]:
     """A moto server for the whole session; the app reaches it through the standard
     AWS_ENDPOINT_URL_DYNAMODB variable, exactly as in ``make run``."""
     port = free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the moto server's access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -64,3 +66,148 @@ def fresh_auth_cache() -> Iterator[None]:
     get_authenticator().clear()
     yield
     get_authenticator().clear()
+
+
+# --- accounts, tokens and request counting ------------------------------------------------
+
+ALL_PERMISSIONS = (
+    "temporary_enrollments_add",
+    "temporary_enrollments_edit",
+    "temporary_enrollments_delete",
+)
+
+
+@pytest.fixture
+def account(account_id: int) -> int:
+    """An active account with the feature on."""
+    from chalicelib import admin
+
+    admin.create_account(account_id, f"Account {account_id}")
+    return account_id
+
+
+@pytest.fixture
+def make_token(account: int):
+    """Mint tokens for the test's account (or another); returns the bearer token."""
+    from chalicelib import admin
+
+    def make(
+        permissions=ALL_PERMISSIONS, *, user: int = 7, scopes=(), expires_in=None, account_id=None
+    ) -> str:
+        return admin.create_token(
+            account if account_id is None else account_id, user, permissions, scopes, expires_in
+        )
+
+    return make
+
+
+@pytest.fixture
+def token(make_token) -> str:
+    return make_token()
+
+
+class DynamoDBRequests:
+    """Every HTTP request any botocore client sends to DynamoDB, retries included."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.operations)
+
+    def reset(self) -> None:
+        self.operations.clear()
+
+
+@pytest.fixture
+def ddb_requests(monkeypatch) -> DynamoDBRequests:
+    import botocore.endpoint
+
+    recorder = DynamoDBRequests()
+    original = botocore.endpoint.Endpoint._send
+
+    def counting_send(self, request):
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        if target.startswith("DynamoDB_"):
+            recorder.operations.append(target.split(".", 1)[1])
+        return original(self, request)
+
+    monkeypatch.setattr(botocore.endpoint.Endpoint, "_send", counting_send)
+    return recorder
+
+
+# --- calling the app in process -------------------------------------------------------------
+
+
+class ApiResponse:
+    """A response with its JSON body parsed."""
+
+    def __init__(self, status: int, headers, body: bytes) -> None:
+        import json
+
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.text = body.decode() if body else ""
+        self.json = json.loads(self.text) if self.text else None
+
+    def __repr__(self) -> str:
+        return f"<{self.status} {self.text[:300]}>"
+
+
+class Api:
+    """The app through ``chalice.test.Client``: real routing, middleware and views."""
+
+    def __init__(self, client, account: int, token: str) -> None:
+        self.client = client
+        self.account = account
+        self.token = token
+
+    def path(self, suffix: str = "", account=None) -> str:
+        return f"/api/v1/accounts/{self.account if account is None else account}/temporary_enrollment_pairings{suffix}"
+
+    def call(self, method: str, suffix: str = "", *, token=..., headers=None, body=None, account=None, query: str = "") -> ApiResponse:
+        import json as _json
+
+        all_headers = {}
+        token = self.token if token is ... else token
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if isinstance(body, (dict, list)):
+            body = _json.dumps(body)
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        path = self.path(suffix, account) + (f"?{query}" if query else "")
+        response = self.client.http.request(method, path, headers=all_headers, body=body or b"")
+        return ApiResponse(response.status_code, response.headers, response.body)
+
+    def get(self, suffix: str = "", **kwargs) -> ApiResponse:
+        return self.call("GET", suffix, **kwargs)
+
+    def post(self, body=None, **kwargs) -> ApiResponse:
+        return self.call("POST", body=body, **kwargs)
+
+    def delete(self, suffix: str, **kwargs) -> ApiResponse:
+        return self.call("DELETE", suffix, **kwargs)
+
+    def create(self, **params) -> dict:
+        response = self.post(params or None)
+        assert response.status == 201, response
+        return response.json
+
+
+@pytest.fixture
+def chalice_client():
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def api(chalice_client, account: int, token: str) -> Api:
+    return Api(chalice_client, account, token)
