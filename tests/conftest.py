@@ -211,3 +211,29 @@ def chalice_client():
 @pytest.fixture
 def api(chalice_client, account: int, token: str) -> Api:
     return Api(chalice_client, account, token)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """Give the app an authenticator on a fake clock (token expiry, cache lifetimes)."""
+    from chalicelib import auth, http
+
+    fake = FakeClock()
+    authenticator = auth.Authenticator(60, clock=fake)
+    monkeypatch.setattr(http, "get_authenticator", lambda: authenticator)
+    return fake
