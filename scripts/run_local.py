@@ -61,6 +61,9 @@ def _gateway_handler() -> Any:
                 return self._reply(413, "The request body is too large.")
             super()._generic_handle()
 
+        # The base class binds its do_* methods to its own _generic_handle.
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def _send_error_response(self, error: LocalGatewayException) -> None:
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
 
