@@ -4,6 +4,7 @@ anything imports boto, and one moto server (the real DynamoDB protocol) serves t
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import socket
@@ -237,3 +238,38 @@ def clock(monkeypatch) -> FakeClock:
     authenticator = auth.Authenticator(60, clock=fake)
     monkeypatch.setattr(http, "get_authenticator", lambda: authenticator)
     return fake
+
+
+@pytest.fixture
+def inject_dynamodb_error():
+    """Make a model's botocore client answer with an error before anything is sent, so
+    botocore's own retry loop runs. Returns ``inject(model, code, status, times)``; the
+    number of attempts seen is in the returned list."""
+    from botocore.awsrequest import AWSResponse
+
+    installed = []
+
+    def inject(model, code: str, status: int = 400, times: int = 10**9) -> list[str]:
+        events = model._get_connection().connection.client.meta.events
+        attempts: list[str] = []
+
+        class _Raw:
+            def stream(self, **_):
+                yield b""
+
+        def handler(request, **_):
+            if len(attempts) >= times:
+                return None
+            attempts.append(request.headers.get("X-Amz-Target", b"").decode())
+            body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code})
+            response = AWSResponse(request.url, status, {"x-amzn-ErrorType": code}, _Raw())
+            response._content = body.encode()
+            return response
+
+        events.register_first("before-send.dynamodb", handler, unique_id=f"fault-{id(handler)}")
+        installed.append((events, f"fault-{id(handler)}"))
+        return attempts
+
+    yield inject
+    for events, unique_id in installed:
+        events.unregister("before-send.dynamodb", unique_id=unique_id)
