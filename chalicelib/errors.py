@@ -137,6 +137,14 @@ class ServiceUnavailable(ApiError):
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
+class FrameworkError(ApiError):
+    """An error Chalice itself answered, re-shaped as Canvas's."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status  # type: ignore[misc]
+
+
 class InternalError(ApiError):
     """Anything unexpected: the generic Canvas body with the request's id."""
 

@@ -21,6 +21,7 @@ from chalice.app import Request
 from chalicelib.auth import Endpoint, Principal, get_authenticator
 from chalicelib.errors import (
     ApiError,
+    FrameworkError,
     InternalError,
     MalformedBody,
     MethodNotAllowed,
@@ -265,10 +266,9 @@ def canvas_errors(event: Any, get_response: Callable[[Any], Response]) -> Respon
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         if response.status_code >= 500:
             return error_response(InternalError(request_id_of(event)))
-        error = ApiError(str(body.get("Message", "Bad request.")))
-        error.status = response.status_code  # type: ignore[misc]
+        error = FrameworkError(response.status_code, str(body.get("Message", "Bad request.")))
         headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
-        return json_response(render_json(error.body()), response.status_code, headers)
+        return json_response(render_json(error.body()), error.status, headers)
     return response
 
 

@@ -94,3 +94,23 @@ def test_string_ids_convert_only_integer_id_keys():
         "id": "1", "root_account_id": "2", "deleted_by_id": None, "flag": True,
         "nested": [{"user_id": "3", "idx": 4}], "bool_id": True,
     }
+
+
+def test_chalice_errors_are_reshaped_by_the_middleware():
+    from chalice import Response
+
+    request = make_request()
+
+    def chalice_answer(status, body, headers=None):
+        return lambda event: Response(body=body, status_code=status, headers=headers or {})
+
+    reshaped = http.canvas_errors(request, chalice_answer(415, {"Code": "UnsupportedMediaType", "Message": "Unsupported media type: x"}))
+    assert reshaped.status_code == 415
+    assert json.loads(reshaped.body) == {"errors": [{"message": "Unsupported media type: x"}]}
+    method = http.canvas_errors(request, chalice_answer(405, {"Code": "MethodNotAllowedError", "Message": "m"}, {"Allow": "GET"}))
+    assert method.headers["Allow"] == "GET"
+    crashed = http.canvas_errors(request, chalice_answer(500, {"Code": "InternalServerError", "Message": "An internal server error occurred."}))
+    body = json.loads(crashed.body)
+    assert crashed.status_code == 500 and body["errors"][0]["error_code"] == "internal_server_error" and body["request_id"]
+    ours = http.canvas_errors(request, chalice_answer(200, "[]"))
+    assert ours.body == "[]"
