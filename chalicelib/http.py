@@ -274,4 +274,4 @@ def canvas_errors(event: Any, get_response: Callable[[Any], Response]) -> Respon
 
 def methods_except(allowed: Iterable[str]) -> list[str]:
     """The other methods API Gateway routes, to answer them with 405 ourselves."""
-    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m not in set(allowed)]
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") if m not in set(allowed)]

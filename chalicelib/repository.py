@@ -39,6 +39,8 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+# Cancellation reasons of a transaction that say "try again later".
+_CANCELLED_UNAVAILABLE = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
 IN_FLIGHT, DONE = "in_flight", "done"
 
 
@@ -179,6 +181,8 @@ def create_pairing(pairing: PairingPublic, remember: Optional[IdempotentWrite] =
                 raise IdCollision(pairing.id) from exc
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 raise Conflict("Another request with this Idempotency-Key took over.") from exc
+            if set(reasons) & _CANCELLED_UNAVAILABLE:
+                raise ServiceUnavailable() from exc
             raise
 
 

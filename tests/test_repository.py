@@ -91,3 +91,21 @@ def test_a_lost_lease_cancels_the_whole_create(account_id):
     assert repository.get_pairing(account_id, 55_000_001) is None
     with pytest.raises(PairingIdClaimModel.DoesNotExist):
         PairingIdClaimModel.get("pairing_id#55000001")
+
+
+def test_a_transaction_cancelled_by_contention_is_503(account_id, monkeypatch):
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.errors import ServiceUnavailable
+
+    def cancelled(self, *args, **kwargs):
+        cause = VerboseClientError(
+            {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}, "TransactWriteItems",
+            cancellation_reasons=[None, CancellationReason(code="TransactionConflict")],
+        )
+        raise TransactWriteError("cancelled", cause)
+
+    monkeypatch.setattr(TransactWrite, "_commit", cancelled)
+    with pytest.raises(ServiceUnavailable):
+        repository.create_pairing(pairing(account_id, 44_000_001))

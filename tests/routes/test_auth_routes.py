@@ -172,7 +172,7 @@ def test_checks_run_in_the_contracts_order(api, make_token, account_id):
 
 
 def test_unknown_method_is_405_before_authentication(api):
-    for method, suffix in (("PUT", ""), ("PATCH", "/1"), ("POST", "/new"), ("DELETE", ""), ("POST", "/1")):
+    for method, suffix in (("PUT", ""), ("PATCH", "/1"), ("POST", "/new"), ("DELETE", ""), ("POST", "/1"), ("OPTIONS", "")):
         response = api.call(method, suffix, token=None)
         assert response.status == 405, (method, suffix)
         assert response.json["errors"][0]["message"]
