@@ -71,7 +71,9 @@ class LocalServer:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on the port (connections left in TIME_WAIT do not count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -216,3 +218,32 @@ def test_ctrl_c_stops_everything_and_a_second_run_works():
         assert requests.get(url(running, "/new"), headers={"Authorization": f"Bearer {running.token}"}).status_code == 200
         assert running.stop() == 0
         assert port_is_free(ports[0]) and port_is_free(ports[1])
+
+
+def test_make_run_and_ctrl_c_through_make():
+    """``make run`` itself, stopped the way a terminal does it: SIGINT to the whole
+    foreground process group (make and the server). Nothing may keep running."""
+    api_port, dynamodb_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "PAIRINGS_", "DIRECTORY_", "MAKE"))}
+    env.update(PORT=str(api_port), DYNAMODB_PORT=str(dynamodb_port), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(["make", "-s", "run"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output = []
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("Serving on"):
+                break
+        token = re.search(r"export TOKEN=(\S+)", "".join(output)).group(1)
+        base = f"http://127.0.0.1:{api_port}/api/v1/accounts/1/temporary_enrollment_pairings"
+        created = requests.post(base, headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201
+        assert created.json() in requests.get(base, headers={"Authorization": f"Bearer {token}"}).json()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)
+        process.stdout.close()
+    time.sleep(0.2)
+    assert port_is_free(api_port) and port_is_free(dynamodb_port)
+    leftovers = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
