@@ -35,6 +35,8 @@ def _port(name: str, default: int) -> int:
 
 def _ensure_free(port: int, name: str) -> None:
     with socket.socket() as sock:
+        # As the servers themselves bind: connections of a previous run in TIME_WAIT are fine.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
