@@ -10,7 +10,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 export PORT DYNAMODB_PORT
 
-.PHONY: run test venv clean
+.PHONY: run test bench venv clean
 
 venv: $(INSTALLED)
 
@@ -24,6 +24,9 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+bench: $(INSTALLED)
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
