@@ -10,7 +10,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 export PORT DYNAMODB_PORT
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench fuzz openapi venv clean
 
 venv: $(INSTALLED)
 
@@ -24,6 +24,15 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+# A longer schemathesis run than the one in `make test`, with a fresh seed each time.
+fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SEED=$${FUZZ_SEED-} $(PY) -m pytest -q -s tests/test_fuzz.py
+
+# Regenerate the OpenAPI document from the code (a test fails when it is stale).
+openapi: $(INSTALLED)
+	PAIRINGS_TABLE=unused DIRECTORY_TABLE=unused AWS_DEFAULT_REGION=us-east-1 \
+		$(PY) -m chalicelib.openapi > docs/openapi.json
 
 bench: $(INSTALLED)
 	$(PY) scripts/bench.py

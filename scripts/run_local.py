@@ -66,6 +66,18 @@ def _gateway_handler() -> Any:
         # The base class binds its do_* methods to its own _generic_handle.
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+        def __getattr__(self, name: str) -> Any:
+            # Methods no route can have (TRACE, CONNECT, made-up ones): 405 in JSON, where
+            # http.server would answer an HTML 501.
+            if name.startswith("do_"):
+                return self._method_not_allowed
+            raise AttributeError(name)
+
+        def _method_not_allowed(self) -> None:
+            self.close_connection = True
+            body = json.dumps({"errors": [{"message": f"Method {self.command} is not allowed."}]})
+            self._send_http_response(405, {"Content-Type": "application/json", "Allow": "GET, HEAD, POST, DELETE"}, body)
+
         def _send_error_response(self, error: LocalGatewayException) -> None:
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
 

@@ -7,7 +7,13 @@ import itertools
 import json
 import logging
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Iterator
 
 os.environ.update(
@@ -273,3 +279,66 @@ def inject_dynamodb_error():
     yield inject
     for events, unique_id in installed:
         events.unregister("before-send.dynamodb", unique_id=unique_id)
+
+
+# --- the real local server ------------------------------------------------------------------
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+class LocalServer:
+    """A running ``scripts/run_local.py`` and what it printed."""
+
+    def __init__(self, port: int, dynamodb_port: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "PAIRINGS_", "DIRECTORY_"))}
+        env.update(PORT=str(port), DYNAMODB_PORT=str(dynamodb_port), PYTHONUNBUFFERED="1")
+        self.port, self.dynamodb_port, self.env = port, dynamodb_port, env
+        self.base = f"http://127.0.0.1:{port}"
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "scripts/run_local.py"], cwd=PROJECT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("local server exited:\n" + "".join(self.output))
+            self.output.append(line)
+            if line.startswith("Serving on"):
+                break
+        else:
+            raise RuntimeError("local server did not start:\n" + "".join(self.output))
+        printed = "".join(self.output)
+        self.token = re.search(r"export TOKEN=(\S+)", printed).group(1)
+        self.curl = re.search(r"^\s*(curl -i -X POST .*)$", printed, re.M).group(1)
+
+    def admin(self, *args: str) -> str:
+        """Run the admin command against this server's DynamoDB, as an operator would."""
+        env = dict(self.env, AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{self.dynamodb_port}")
+        config = json.loads((PROJECT / ".chalice/config.json").read_text())
+        env.update(config["stages"]["dev"]["environment_variables"])
+        done = subprocess.run(
+            [sys.executable, "-m", "chalicelib.admin", *args], cwd=PROJECT, env=env,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            self.process.stdout.close()
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on the port (connections left in TIME_WAIT do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -31,6 +31,7 @@ SHOW = Endpoint("show", "GET", _CANVAS_COLLECTION + "/:id", _ANY)
 NEW_ENDPOINT = Endpoint("new", "GET", _CANVAS_COLLECTION + "/new", _ANY)
 CREATE = Endpoint("create", "POST", _CANVAS_COLLECTION, frozenset({ADD}))
 DESTROY = Endpoint("delete", "DELETE", _CANVAS_COLLECTION + "/:id", frozenset({DELETE}))
+ENDPOINTS = (LIST, SHOW, NEW_ENDPOINT, CREATE, DESTROY)
 
 # Every method is routed so that a wrong one gets the contract's 405, not the gateway's 403.
 # Bodies are parsed (and their type checked) by http.parse_body, hence content_types */*.
