@@ -3,7 +3,7 @@
 
 Run by the CDK CLI (``make deploy STAGE=prod`` -> ``cdk deploy -c stage=prod``, which reads
 ``cdk.json``), or directly, offline, by ``make synth`` and the tests
-(``python infra/app.py`` writes ``infra/cdk.out`` or ``$CDK_OUTDIR``). Stage settings live in
+(``python infra/cdk_app.py`` writes ``infra/cdk.out`` or ``$CDK_OUTDIR``). Stage settings live in
 ``cdk.json`` under the ``pairings:stages`` context key; ``-c stage=NAME`` picks one, and with
 no ``stage`` every stage is synthesized.
 """

@@ -32,7 +32,7 @@ $(CDK_CLI_INSTALLED): $(INFRA)/package.json $(INFRA)/package-lock.json
 
 synth: $(INSTALLED)
 	rm -rf $(CDK_OUT) $(INFRA)/chalice.out
-	cd $(INFRA) && $(abspath $(PY)) app.py  # in infra/: Chalice writes chalice.out/ to the cwd
+	cd $(INFRA) && $(abspath $(PY)) cdk_app.py  # in infra/: Chalice writes chalice.out/ to the cwd
 	@ls -1 $(CDK_OUT)/*.template.json
 
 infra-lint: synth
