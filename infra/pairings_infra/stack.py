@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
@@ -139,6 +139,14 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
+
+
+def alarm_topic(scope: Construct, api_name: str, alarm_email: Optional[str]) -> sns.Topic:
+    """The SNS topic every alarm notifies, with an email subscription when configured."""
+    topic = sns.Topic(scope, "AlarmTopic", display_name=f"{api_name} alarms")
+    if alarm_email:
+        topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
+    return topic
 
 
 class PairingsStack(cdk.Stack):
@@ -355,9 +363,7 @@ class PairingsStack(cdk.Stack):
     # --- alarms and outputs -----------------------------------------------------------------
 
     def _alarms(self) -> sns.Topic:
-        topic = sns.Topic(self, "AlarmTopic", display_name=f"{self.api_name} alarms")
-        if self.settings.alarm_email:
-            topic.add_subscription(sns_subscriptions.EmailSubscription(self.settings.alarm_email))
+        topic = alarm_topic(self, self.api_name, self.settings.alarm_email)
         five_minutes = cdk.Duration.minutes(5)
 
         def metric(namespace: str, name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:

@@ -14,8 +14,6 @@ import os
 from typing import Any, Iterator, Optional
 from unittest import mock
 
-from aws_cdk.assertions import Match
-
 from infra_helpers import only, table_ids
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -113,6 +111,8 @@ def test_dynamodb_only_on_these_tables_and_their_indexes(template: Any) -> None:
 
 
 def test_chalice_does_not_create_a_role_of_its_own(template: Any) -> None:
+    from aws_cdk.assertions import Match
+
     roles = template.find_resources("AWS::IAM::Role")
     lambda_roles = [
         logical_id for logical_id, role in roles.items()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk.assertions import Match
-
 from chalicelib import models
 from infra_helpers import only, table_ids
 
@@ -64,6 +62,8 @@ def test_tables_match_the_pynamodb_models(template: Any) -> None:
 
 
 def test_pairings_table_has_the_two_sparse_local_indexes(template: Any) -> None:
+    from aws_cdk.assertions import Match
+
     # Spelled out as well, so that a model change shows up here as a readable diff.
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
