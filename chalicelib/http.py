@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import logs
 from chalicelib.auth import Endpoint, Principal, get_authenticator
 from chalicelib.errors import (
     ApiError,
@@ -29,8 +29,6 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.repository import Account
-
-logger = logging.getLogger("temporary_enrollment_pairings")
 
 MAX_BODY_BYTES = 65_536
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -229,18 +227,24 @@ def endpoint(blueprint: Blueprint, spec: Endpoint) -> Callable[[Callable[..., Re
         @functools.wraps(view)
         def handler(account_id: str, **path_params: str) -> Response:
             request = blueprint.current_request
-            request_id = request_id_of(request)
+            log = logs.current() or logs.begin(request_id_of(request), request.method, request.path)
+            request_id = log.request_id
             try:
                 authenticator = get_authenticator()
                 principal = authenticator.authenticate(request.headers.get("authorization"), spec)
+                log.user_id = principal.user_id
                 account = authenticator.authorize(principal, account_id, spec)
+                log.account_id = account.id
                 call = Call(request, request_id, principal, account)
                 response = view(call, **path_params)
             except ApiError as error:
                 response = error_response(error)
             except Exception:
-                # Never the headers: they carry the token.
-                logger.exception("unhandled error in %s (request_id=%s)", spec.name, request_id)
+                # Never the request or its headers: they carry the token.
+                logs.logger.exception(
+                    "unhandled error in %s", spec.name,
+                    extra={"fields": {"request_id": request_id, "route": request.path, "method": request.method}},
+                )
                 response = error_response(InternalError(request_id))
             return _without_body_for_head(request, response)
 
@@ -258,6 +262,14 @@ def method_not_allowed(blueprint: Blueprint, allowed: tuple[str, ...]) -> Callab
     return handler
 
 
+def request_logging(event: Request, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: one structured log line per request, whatever answered it."""
+    log = logs.begin(request_id_of(event), event.method, event.path)
+    response = get_response(event)
+    logs.end(log, response.status_code)
+    return response
+
+
 def canvas_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: turn Chalice's own error bodies (``{"Code": …, "Message": …}``) into
     Canvas's shape, so no client ever sees a framework-specific error."""
@@ -265,7 +277,8 @@ def canvas_errors(event: Any, get_response: Callable[[Any], Response]) -> Respon
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         if response.status_code >= 500:
-            return error_response(InternalError(request_id_of(event)))
+            log = logs.current()
+            return error_response(InternalError(log.request_id if log else request_id_of(event)))
         error = FrameworkError(response.status_code, str(body.get("Message", "Bad request.")))
         headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
         return json_response(render_json(error.body()), error.status, headers)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, LocalServer, free_port
+from support import PROJECT, LocalServer, free_port
 
 EXCLUDED_CHECKS = "positive_data_acceptance,use_after_free"
 

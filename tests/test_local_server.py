@@ -14,9 +14,9 @@ from typing import Iterator
 import pytest
 import requests
 
-from conftest import LocalServer, free_port, port_is_free
+from support import LocalServer, free_port, port_is_free
 
-from conftest import PROJECT
+from support import PROJECT
 COLLECTION = "/api/v1/accounts/:account_id/temporary_enrollment_pairings"
 
 

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from chalicelib import openapi
 from chalicelib.schemas import PairingCreate, PairingPublic
-from conftest import PROJECT
+from support import PROJECT
 
 DOCUMENT = PROJECT / "docs" / "openapi.json"
 

@@ -106,7 +106,7 @@ def test_another_account_is_403_whether_or_not_it_exists(api, account_id):
 
 @pytest.mark.parametrize("state", ["deleted", "feature_off", "missing"])
 def test_unusable_account_is_404(chalice_client, make_token, account_id, state):
-    from conftest import Api
+    from support import Api
 
     target = account_id + 900_000
     if state == "deleted":

@@ -207,7 +207,7 @@ def test_undecodable_page_token_is_400(api, page):
 
 
 def test_a_bookmark_never_reaches_another_account(api, make_token, account_id, chalice_client):
-    from conftest import Api
+    from support import Api
 
     mine = api.create()["id"]
     admin.create_account(account_id + 500_000)
@@ -237,7 +237,7 @@ def test_show_unknown_or_malformed_id_is_404(api, suffix):
 
 
 def test_show_another_accounts_pairing_is_404(api, chalice_client, make_token, account_id):
-    from conftest import Api
+    from support import Api
 
     admin.create_account(account_id + 600_000)
     other = Api(chalice_client, account_id + 600_000, make_token(account_id=account_id + 600_000))
