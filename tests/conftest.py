@@ -194,8 +194,13 @@ def inject_dynamodb_error():
         installed.append((events, f"fault-{id(handler)}"))
         return attempts
 
+    def remove_all() -> None:
+        while installed:
+            events, unique_id = installed.pop()
+            events.unregister("before-send.dynamodb", unique_id=unique_id)
+
+    inject.remove_all = remove_all
     yield inject
-    for events, unique_id in installed:
-        events.unregister("before-send.dynamodb", unique_id=unique_id)
+    remove_all()
 
 

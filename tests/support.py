@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -119,6 +120,14 @@ class LocalServer:
         printed = "".join(self.output)
         self.token = re.search(r"export TOKEN=(\S+)", printed).group(1)
         self.curl = re.search(r"^\s*(curl -i -X POST .*)$", printed, re.M).group(1)
+        # Keep reading what the server prints (a JSON line per request): a full pipe would
+        # block the server.
+        self._drain = threading.Thread(target=self._read_output, daemon=True)
+        self._drain.start()
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def admin(self, *args: str) -> str:
         """Run the admin command against this server's DynamoDB, as an operator would."""
@@ -134,10 +143,9 @@ class LocalServer:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        try:
-            return self.process.wait(timeout=20)
-        finally:
-            self.process.stdout.close()
+        code = self.process.wait(timeout=20)
+        self._drain.join(timeout=5)
+        return code
 
 
 def port_is_free(port: int) -> bool:
