@@ -2,10 +2,10 @@
 """CDK app: one stack per deployed stage of the Temporary Enrollment Pairings API.
 
 Run by the CDK CLI (``make deploy STAGE=prod`` -> ``cdk deploy -c stage=prod``, which reads
-``cdk.json``), or directly, offline, by ``make synth`` and the tests
-(``python infra/cdk_app.py`` writes ``infra/cdk.out`` or ``$CDK_OUTDIR``). Stage settings live in
+``cdk.json``), or directly and offline by ``make synth`` and the tests: ``python
+infra/cdk_app.py`` writes ``infra/cdk.out`` (or ``$CDK_OUTDIR``). Stage settings live in
 ``cdk.json`` under the ``pairings:stages`` context key; ``-c stage=NAME`` picks one, and with
-no ``stage`` every stage is synthesized.
+no ``stage`` every stage is synthesized. See infra/README.md.
 """
 
 from __future__ import annotations

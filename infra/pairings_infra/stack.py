@@ -319,6 +319,10 @@ class PairingsStack(cdk.Stack):
         api.add_property_override(
             "DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses()
         )
+        # Chalice's definition is Swagger 2.0. Declaring it also stops SAM from creating its
+        # extra default stage named "Stage", which would serve the same API with none of
+        # the throttling and logging below.
+        api.add_property_override("OpenApiVersion", "2.0")
         api.add_property_override("TracingEnabled", True)
         api.add_property_override(
             "MethodSettings",
@@ -331,9 +335,16 @@ class PairingsStack(cdk.Stack):
                 }
             ],
         )
+        # The log group's ARN without the ":*" suffix of its Arn attribute (what CDK's own
+        # RestApi uses under its apigateway:logGroupDestinationArnWithoutWildcard flag).
+        destination = cdk.Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self.access_log_group.log_group_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
         api.add_property_override(
-            "AccessLogSetting",
-            {"DestinationArn": self.access_log_group.log_group_arn, "Format": ACCESS_LOG_FORMAT},
+            "AccessLogSetting", {"DestinationArn": destination, "Format": ACCESS_LOG_FORMAT}
         )
         if settings.manage_api_gateway_account_role:
             api.add_resource_dependency(
@@ -416,11 +427,13 @@ class PairingsStack(cdk.Stack):
     def _outputs(self) -> None:
         outputs = {
             "ApiUrl": (
+                # The stage's base URL: requests go to $ApiUrl/api/v1/accounts/... (the
+                # first "api" is the API Gateway stage, the second the contract's path).
                 cdk.Fn.sub(
-                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE + "/",
+                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
                     {"Api": self.rest_api.ref},
                 ),
-                "Base URL of the API (paths start with api/v1/accounts/...)",
+                "Base URL: requests go to <ApiUrl>/api/v1/accounts/...",
             ),
             "PairingsTableName": (self.pairings_table.table_name, "PAIRINGS_TABLE for the admin command"),
             "DirectoryTableName": (self.directory_table.table_name, "DIRECTORY_TABLE for the admin command"),

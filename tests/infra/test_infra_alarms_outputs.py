@@ -85,7 +85,7 @@ def test_outputs_give_the_api_url_and_table_names(template: Any) -> None:
         {
             "Value": {
                 "Fn::Sub": [
-                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/",
+                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api",
                     {"Api": {"Ref": api_id}},
                 ]
             }

@@ -31,7 +31,10 @@ def test_stage_throttling_comes_from_the_stage_settings(template: Any, settings)
 
 def test_access_logging_to_a_log_group_with_retention(template: Any, settings) -> None:
     setting = rest_api(template)["AccessLogSetting"]
-    log_group_id = setting["DestinationArn"]["Fn::GetAtt"][0]
+    # arn:<partition>:logs:<region>:<account>:log-group:<name>, without the ":*" suffix.
+    join = setting["DestinationArn"]["Fn::Join"][1]
+    assert join[-2].endswith(":log-group:") and join[0] == "arn:", join
+    log_group_id = join[-1]["Ref"]
     log_group = template.find_resources("AWS::Logs::LogGroup")[log_group_id]
     assert log_group["Properties"]["RetentionInDays"] == settings.log_retention_days
     fields = json.loads(setting["Format"])  # one JSON object per request
@@ -61,6 +64,14 @@ def test_tracing_and_a_stage_specific_name(template: Any, settings) -> None:
     assert api["Name"] == f"temporary-enrollment-pairings-{settings.name}"
     assert api["DefinitionBody"]["info"]["title"] == api["Name"]
     assert api["StageName"] == "api"
+
+
+def test_sam_creates_no_second_unthrottled_stage(template: Any) -> None:
+    # Without OpenApiVersion, SAM adds a stage called "Stage" beside StageName, serving the
+    # same API without the stage settings (throttling, access logs).
+    api = rest_api(template)
+    assert api["OpenApiVersion"] == "2.0"
+    assert api["DefinitionBody"]["swagger"] == "2.0"
 
 
 def test_unknown_path_answers_the_contracts_404(template: Any) -> None:
