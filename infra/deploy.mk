@@ -66,5 +66,6 @@ destroy: $(INSTALLED) $(CDK_CLI_INSTALLED)
 	fi
 	$(CDK) destroy -c stage=$(STAGE)
 
+# Also Chalice's package cache (one zip per version of requirements.txt and the app code).
 infra-clean:
-	rm -rf $(CDK_OUT) $(INFRA)/chalice.out $(PACKAGE_DIR) $(INFRA)/node_modules
+	rm -rf $(CDK_OUT) $(INFRA)/chalice.out $(PACKAGE_DIR) $(INFRA)/node_modules .chalice/deployments

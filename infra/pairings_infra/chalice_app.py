@@ -14,6 +14,7 @@ open the asset the template really references and find botocore in it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -53,6 +54,8 @@ class SlimChalice(Chalice):
     def _package_app(self) -> None:
         super()._package_app()
         self.slim_report = slim_zip(self.deployment_zip)
+        # On stderr, so that `make synth` and `cdk deploy` show what is being shipped.
+        print(f"Lambda package ({self.node.path}): {self.slim_report.summary()}", file=sys.stderr)
         if self.slim_report.bytes_after > self._budget_bytes:
             # Fail synthesis (and so any deploy) rather than ship an oversized package.
             raise PackageOverBudget(

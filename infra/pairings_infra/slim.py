@@ -23,6 +23,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -127,6 +128,7 @@ def slim_zip(path: Path, drop: Iterable[str] = RUNTIME_PROVIDED_DISTRIBUTIONS) -
                 for info in archive.infolist():
                     if info.filename not in remove:
                         slim.writestr(info, archive.read(info), compress_type=info.compress_type)
+            shutil.copymode(path, temporary)  # mkstemp made it 0600
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
