@@ -19,7 +19,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
@@ -45,38 +45,61 @@ def _ensure_free(port: int, name: str) -> None:
 
 def _gateway_handler() -> Any:
     """chalice local's request handler with API Gateway's edge behaviour where chalice
-    local differs: body limits, no chunked bodies, 404 JSON for unknown paths, and an
+    local differs: body limits, chunked bodies, 404 JSON for unknown paths, and an
     access log without query strings (they could carry secrets)."""
     from chalice.local import ChaliceRequestHandler, LocalGatewayException
 
+    class BadBody(Exception):
+        """A request body the gateway refuses, with its status."""
+
+        def __init__(self, status: int, message: str) -> None:
+            super().__init__(message)
+            self.status = status
+
     class GatewayHandler(ChaliceRequestHandler):
         def _generic_handle(self) -> None:
-            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            try:
+                self._body = self._read_body()
+            except BadBody as refused:
                 self.close_connection = True
-                return self._reply(411, "Send the body with a Content-Length.")
-            length = self.headers.get("content-length", "0")
-            if not length.isdigit():
-                self.close_connection = True
-                return self._reply(400, "Content-Length is not a number.")
-            if int(length) > API_GATEWAY_MAX_BODY:
-                self.close_connection = True
-                return self._reply(413, "The request body is too large.")
+                return self._reply(refused.status, str(refused))
             super()._generic_handle()
 
-        # The base class binds its do_* methods to its own _generic_handle.
-        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+        def _read_body(self) -> bytes:
+            # API Gateway accepts chunked bodies and caps every body at 10 MB; chalice local
+            # would ignore a chunked body and read any Content-Length whole.
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                return self._read_chunked()
+            length = self.headers.get("content-length", "0")
+            if not length.isdigit():
+                raise BadBody(400, "Content-Length is not a number.")
+            if int(length) > API_GATEWAY_MAX_BODY:
+                raise BadBody(413, "The request body is too large.")
+            return self.rfile.read(int(length)) if int(length) else b""
 
-        def __getattr__(self, name: str) -> Any:
-            # Methods no route can have (TRACE, CONNECT, made-up ones): 405 in JSON, where
-            # http.server would answer an HTML 501.
-            if name.startswith("do_"):
-                return self._method_not_allowed
-            raise AttributeError(name)
+        def _read_chunked(self) -> bytes:
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise BadBody(400, "Malformed chunked body.") from None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > API_GATEWAY_MAX_BODY:
+                    raise BadBody(413, "The request body is too large.")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
 
-        def _method_not_allowed(self) -> None:
-            self.close_connection = True
-            body = json.dumps({"errors": [{"message": f"Method {self.command} is not allowed."}]})
-            self._send_http_response(405, {"Content-Type": "application/json", "Allow": "GET, HEAD, POST, DELETE"}, body)
+        def _parse_payload(self) -> tuple[dict[str, str], Optional[bytes]]:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            headers["Content-Length"] = str(len(self._body))
+            return headers, self._body or None
 
         def _send_error_response(self, error: LocalGatewayException) -> None:
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
@@ -90,6 +113,20 @@ def _gateway_handler() -> Any:
                 f"{self.address_string()} {self.command} {self.path.split('?', 1)[0]} "
                 f"{args[1] if len(args) > 1 else ''}\n"
             )
+
+        # The base class binds its do_* methods to its own _generic_handle.
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+        def __getattr__(self, name: str) -> Any:
+            # Methods no route can have (TRACE, CONNECT, made-up ones): 405 in JSON, where
+            # http.server would answer an HTML 501.
+            if name.startswith("do_"):
+                return self._method_not_allowed
+            raise AttributeError(name)
+
+        def _method_not_allowed(self) -> None:
+            self.close_connection = True
+            self._reply(405, f"Method {self.command} is not allowed.")
 
     return GatewayHandler
 
