@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib import logs
 from chalicelib.http import MULTIPART, canvas_errors, request_logging
+from chalicelib.routes.fallback import fallback
 from chalicelib.routes.pairings import pairings
 
 logs.configure()
@@ -14,3 +15,4 @@ app.api.binary_types.append(MULTIPART)
 app.register_middleware(request_logging, "http")
 app.register_middleware(canvas_errors, "http")
 app.register_blueprint(pairings)
+app.register_blueprint(fallback)

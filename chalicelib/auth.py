@@ -36,9 +36,14 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+TOKEN_PREFIX = "tep_"
+
+
 def generate_token() -> str:
-    """A new opaque token: 256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+    """A new opaque token: 256 random bits, URL-safe. The prefix lets secret scanners spot a
+    leaked token, and keeps a token from starting with "-" (which command lines would take
+    for an option)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:

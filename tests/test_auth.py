@@ -7,7 +7,8 @@ from chalicelib.auth import TtlCache, generate_token, hash_token
 
 def test_tokens_are_random_and_long():
     tokens = {generate_token() for _ in range(100)}
-    assert len(tokens) == 100 and all(len(t) >= 43 for t in tokens)  # 256 bits
+    assert len(tokens) == 100 and all(len(t) >= 4 + 43 for t in tokens)  # 256 bits
+    assert all(t.startswith("tep_") for t in tokens)  # never "-…", which a command line takes for an option
 
 
 def test_hash_is_sha256_hex():

@@ -31,8 +31,6 @@ from pairings_infra.chalice_app import SlimChalice
 from pairings_infra.settings import RETENTION_DAYS, StageSettings
 
 APP_NAME = "temporary-enrollment-pairings"
-#: The path prefix of the API's default endpoint (Chalice's ``api_gateway_stage``).
-API_STAGE = "api"
 #: Logical ids of the resources ``chalice package`` generates.
 CHALICE_FUNCTION = "APIHandler"
 CHALICE_REST_API = "RestAPI"
@@ -282,7 +280,10 @@ class PairingsStack(cdk.Stack):
     def _chalice_app(self, source_dir: Path) -> SlimChalice:
         settings = self.settings
         stage_config: dict[str, Any] = {
-            "api_gateway_stage": API_STAGE,
+            # The API Gateway stage is named after the deployment stage, so the default
+            # endpoint reads https://…/prod/api/v1/accounts/… (a stage called "api" would
+            # give /api/api/v1/…).
+            "api_gateway_stage": settings.name,
             "api_gateway_endpoint_type": settings.api_endpoint_type,
             "lambda_memory_size": settings.lambda_memory_size,
             "lambda_timeout": settings.lambda_timeout_seconds,
@@ -391,7 +392,7 @@ class PairingsStack(cdk.Stack):
         ]
         alarms: dict[str, tuple[cloudwatch.IMetric, str]] = {
             "Api5xxAlarm": (
-                metric("AWS/ApiGateway", "5XXError", {"ApiName": self.api_name, "Stage": API_STAGE}),
+                metric("AWS/ApiGateway", "5XXError", {"ApiName": self.api_name, "Stage": self.settings.name}),
                 "The API answered 5xx (function errors, timeouts, DynamoDB unavailable).",
             ),
             "FunctionErrorsAlarm": (
@@ -427,10 +428,9 @@ class PairingsStack(cdk.Stack):
     def _outputs(self) -> None:
         outputs = {
             "ApiUrl": (
-                # The stage's base URL: requests go to $ApiUrl/api/v1/accounts/... (the
-                # first "api" is the API Gateway stage, the second the contract's path).
+                # The stage's base URL: requests go to $ApiUrl/api/v1/accounts/...
                 cdk.Fn.sub(
-                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_STAGE,
+                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + self.settings.name,
                     {"Api": self.rest_api.ref},
                 ),
                 "Base URL: requests go to <ApiUrl>/api/v1/accounts/...",

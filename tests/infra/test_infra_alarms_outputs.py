@@ -38,7 +38,7 @@ def test_api_5xx_alarm(template: Any, settings) -> None:
     assert matching[0]["Statistic"] == "Sum"
     assert matching[0]["Dimensions"] == [
         {"Name": "ApiName", "Value": f"temporary-enrollment-pairings-{settings.name}"},
-        {"Name": "Stage", "Value": "api"},
+        {"Name": "Stage", "Value": settings.name},
     ]
 
 
@@ -77,7 +77,7 @@ def test_dynamodb_throttled_requests_alarm_per_table(template: Any) -> None:
         assert {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "TransactWriteItems"} <= operations
 
 
-def test_outputs_give_the_api_url_and_table_names(template: Any) -> None:
+def test_outputs_give_the_api_url_and_table_names(template: Any, settings) -> None:
     ids = table_ids(template)
     api_id = only(template.find_resources("AWS::Serverless::Api"))[0]
     template.has_output(
@@ -85,7 +85,7 @@ def test_outputs_give_the_api_url_and_table_names(template: Any) -> None:
         {
             "Value": {
                 "Fn::Sub": [
-                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api",
+                    "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + settings.name,
                     {"Api": {"Ref": api_id}},
                 ]
             }

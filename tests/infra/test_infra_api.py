@@ -63,7 +63,7 @@ def test_tracing_and_a_stage_specific_name(template: Any, settings) -> None:
     assert api["TracingEnabled"] is True
     assert api["Name"] == f"temporary-enrollment-pairings-{settings.name}"
     assert api["DefinitionBody"]["info"]["title"] == api["Name"]
-    assert api["StageName"] == "api"
+    assert api["StageName"] == settings.name  # https://…/prod/api/v1/…, not /api/api/v1
 
 
 def test_sam_creates_no_second_unthrottled_stage(template: Any) -> None:
