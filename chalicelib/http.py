@@ -69,11 +69,9 @@ class Call:
         values = self.query_values(name)
         return values[-1] if values else None
 
-    def params(self) -> dict[str, Any]:
-        """Parameters from the query string, overridden by the body's (Canvas reads both)."""
-        merged: dict[str, Any] = dict(self.query_items())
-        merged.update(parse_body(self.request))
-        return merged
+    def param_sources(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The query string's parameters and the body's (Canvas reads both; the body wins)."""
+        return dict(self.query_items()), parse_body(self.request)
 
     @property
     def wants_string_ids(self) -> bool:

@@ -178,8 +178,8 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
              "description": f"Page size: default {DEFAULT_PER_PAGE}, values above {MAX_PER_PAGE} mean {MAX_PER_PAGE}.",
              "schema": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": ""}]}},
             {"name": "page", "in": "query",
-             "description": "`first`, or a `bookmark:` token from a `Link` header (other tokens are a 400).",
-             "schema": {"type": "string", "pattern": "^(first|bookmark:[A-Za-z0-9_-]+)$"}},
+             "description": "`first` (or empty), or a `bookmark:` token from a `Link` header (other tokens are a 400).",
+             "schema": {"type": "string", "pattern": "^(first|bookmark:[A-Za-z0-9_-]+)?$"}},
         ]
     if endpoint is CREATE:
         for name, allowed in (("workflow_state", WORKFLOW_STATES), ("ending_enrollment_state", ENDING_ENROLLMENT_STATES)):

@@ -104,9 +104,9 @@ def _gateway_handler() -> Any:
         def _send_error_response(self, error: LocalGatewayException) -> None:
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
 
-        def _reply(self, status: int, message: str) -> None:
+        def _reply(self, status: int, message: str, headers: Optional[dict[str, str]] = None) -> None:
             body = json.dumps({"errors": [{"message": message}]})
-            self._send_http_response(status, {"Content-Type": "application/json"}, body)
+            self._send_http_response(status, {"Content-Type": "application/json", **(headers or {})}, body)
 
         def log_message(self, format: str, *args: Any) -> None:
             sys.stderr.write(
@@ -126,7 +126,7 @@ def _gateway_handler() -> Any:
 
         def _method_not_allowed(self) -> None:
             self.close_connection = True
-            self._reply(405, f"Method {self.command} is not allowed.")
+            self._reply(405, f"Method {self.command} is not allowed.", {"Allow": "GET, HEAD, POST, DELETE"})
 
     return GatewayHandler
 

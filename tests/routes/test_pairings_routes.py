@@ -300,6 +300,11 @@ def test_body_wins_over_query_string(api):
     assert response.json["ending_enrollment_state"] == "completed"
 
 
+def test_a_bad_query_value_is_400_even_where_the_body_overrides_it(api):
+    response = api.call("POST", query="ending_enrollment_state=complete", body={"ending_enrollment_state": "completed"})
+    assert response.status == 400 and "ending_enrollment_state" in response.json["errors"]
+
+
 def test_empty_strings_and_nulls_count_as_absent(api):
     body = api.create(workflow_state="", ending_enrollment_state="")
     assert (body["workflow_state"], body["ending_enrollment_state"]) == ("active", "deleted")
