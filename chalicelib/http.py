@@ -283,6 +283,10 @@ def canvas_errors(event: Any, get_response: Callable[[Any], Response]) -> Respon
     return response
 
 
+#: Every method a route can have (API Gateway's, less ANY).
+ROUTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def methods_except(allowed: Iterable[str]) -> list[str]:
     """The other methods API Gateway routes, to answer them with 405 ourselves."""
-    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") if m not in set(allowed)]
+    return [method for method in ROUTED_METHODS if method not in set(allowed)]

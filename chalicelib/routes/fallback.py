@@ -11,11 +11,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.errors import NotFound
-from chalicelib.http import error_response
+from chalicelib.http import ROUTED_METHODS, error_response
 
 fallback = Blueprint(__name__)
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+ALL_METHODS = list(ROUTED_METHODS)
 
 
 @fallback.route("/", methods=ALL_METHODS, content_types=["*/*"], name="not_found_root")
