@@ -61,15 +61,26 @@ def _dynamodb_errors() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as exc:
-        if isinstance(exc.cause, BotoCoreError) or exc.cause_response_code in _UNAVAILABLE_CODES:
+        if isinstance(exc.cause, BotoCoreError) or (
+            isinstance(exc.cause, ClientError) and _unavailable(exc.cause)
+        ):
             raise ServiceUnavailable() from exc
         raise
     except ClientError as exc:  # requests sent with Connection.dispatch, unwrapped
-        if exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES:
+        if _unavailable(exc):
             raise ServiceUnavailable() from exc
         raise
     except BotoCoreError as exc:
         raise ServiceUnavailable() from exc
+
+
+def _unavailable(error: ClientError) -> bool:
+    """Throttling, or any 5xx that outlasted botocore's retries (whatever its error code)."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    # PynamoDB keeps only the error of a failed call, not its HTTP status; a 5xx without a
+    # DynamoDB error code (an HTML page from a proxy, say) comes back coded by its status.
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or (int(code) if code.isdigit() else 0)
+    return code in _UNAVAILABLE_CODES or status >= 500
 
 
 def _condition_failed(exc: PynamoDBException) -> bool:

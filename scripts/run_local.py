@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Optional
 
@@ -41,6 +42,42 @@ def _ensure_free(port: int, name: str) -> None:
             sock.bind(("127.0.0.1", port))
         except OSError:
             sys.exit(f"port {port} on 127.0.0.1 is in use; set {name} to another port")
+
+
+class EmbeddedDynamoDB:
+    """The moto server in a thread, one request at a time.
+
+    moto's backends are not thread-safe: a transaction copies tables while other requests
+    change them, and concurrent clients then get HTML 500s ("dictionary changed size").
+    DynamoDB isolates requests itself; here one lock does. Connections stay concurrent
+    (threaded server, keep-alive); only the backend work is serialized.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server: Any = None
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serialized(environ: dict[str, Any], start_response: Any) -> Any:
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(self.host, self.port, serialized, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def _gateway_handler() -> Any:
@@ -159,9 +196,7 @@ def main() -> int:
     if not endpoint:
         dynamodb_port = _port("DYNAMODB_PORT", 8001)
         _ensure_free(dynamodb_port, "DYNAMODB_PORT")
-        from moto.server import ThreadedMotoServer
-
-        moto_server = ThreadedMotoServer(ip_address=host, port=dynamodb_port, verbose=False)
+        moto_server = EmbeddedDynamoDB(host, dynamodb_port)
         moto_server.start()
         endpoint = f"http://{host}:{dynamodb_port}"
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint

@@ -72,3 +72,11 @@ def test_every_error_is_json(api):
                      api.call("POST", body=b"x", headers={"Content-Type": "text/plain"})):
         assert response.headers["content-type"].startswith("application/json")
         assert response.json["errors"]
+
+
+def test_any_5xx_that_outlasts_the_retries_is_503(api, inject_dynamodb_error):
+    # An HTML 500 without a DynamoDB error code (a proxy, or moto under a race).
+    pairing = api.create()
+    inject_dynamodb_error(PairingModel, "500", 500)
+    response = api.get(f"/{pairing['id']}")
+    assert response.status == 503 and response.headers["retry-after"] == "1"
