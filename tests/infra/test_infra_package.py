@@ -166,3 +166,19 @@ def test_slim_command_enforces_the_budget(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     over = subprocess.run([*command, "--budget-bytes", "10"], env=env, capture_output=True, text=True)
     assert over.returncode == 1 and "over the budget" in over.stderr
+
+
+def test_deployed_asset_carries_bytecode_for_every_module(cloud_assembly, stage: str) -> None:
+    """Lambda's code directory is read-only: without __pycache__ every cold start compiles."""
+    import importlib.util
+
+    with zipfile.ZipFile(cloud_assembly.code_asset(stage)) as archive:
+        names = set(archive.namelist())
+        tag = sys.implementation.cache_tag
+        for module in ("app.py", "chalicelib/http.py", "pydantic/main.py", "pynamodb/models.py"):
+            directory, _, filename = module.rpartition("/")
+            pyc = f"{directory + '/' if directory else ''}__pycache__/{filename[:-3]}.{tag}.pyc"
+            assert pyc in names, pyc
+            header = archive.read(pyc)[:16]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked
