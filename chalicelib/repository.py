@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.constants import ALL_NEW, UPDATE_ITEM
@@ -415,13 +415,35 @@ def _token_key(token_hash: str) -> str:
     return f"token#{token_hash}"
 
 
-def get_account(account_id: int) -> Optional[Account]:
-    """One consistent GetItem."""
+_Item = TypeVar("_Item", bound=DirectoryModel)
+
+
+def _get_directory_item(model: type[_Item], key: str) -> Optional[_Item]:
+    """One consistent GetItem; ``None`` when there is no such item."""
     with _dynamodb_errors():
         try:
-            item = AccountModel.get(_account_key(account_id), consistent_read=True)
-        except AccountModel.DoesNotExist:
+            return model.get(key, consistent_read=True)
+        except model.DoesNotExist:
             return None
+
+
+def _update_existing(item: DirectoryModel, actions: list[Any]) -> bool:
+    """One UpdateItem conditional on the item existing; ``False`` when it does not."""
+    with _dynamodb_errors():
+        try:
+            item.update(actions=actions, condition=DirectoryModel.pk.exists())
+        except PynamoDBException as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+    return True
+
+
+def get_account(account_id: int) -> Optional[Account]:
+    """One consistent GetItem."""
+    item = _get_directory_item(AccountModel, _account_key(account_id))
+    if item is None:
+        return None
     return Account(item.account_id, item.name, item.workflow_state, bool(item.temporary_enrollments))
 
 
@@ -437,26 +459,16 @@ def put_account(account: Account) -> None:
 
 def set_account_feature(account_id: int, enabled: bool) -> bool:
     """Turn the ``temporary_enrollments`` feature on or off; ``False`` if no such account."""
-    with _dynamodb_errors():
-        try:
-            AccountModel(_account_key(account_id)).update(
-                actions=[AccountModel.temporary_enrollments.set(enabled)],
-                condition=AccountModel.pk.exists(),
-            )
-        except PynamoDBException as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-    return True
+    return _update_existing(
+        AccountModel(_account_key(account_id)), [AccountModel.temporary_enrollments.set(enabled)]
+    )
 
 
 def get_token(token_hash: str) -> Optional[TokenRecord]:
     """One consistent GetItem."""
-    with _dynamodb_errors():
-        try:
-            item = TokenModel.get(_token_key(token_hash), consistent_read=True)
-        except TokenModel.DoesNotExist:
-            return None
+    item = _get_directory_item(TokenModel, _token_key(token_hash))
+    if item is None:
+        return None
     return TokenRecord(
         account_id=item.account_id, user_id=item.user_id,
         permissions=frozenset(item.permissions or ()),
@@ -478,17 +490,9 @@ def put_token(token_hash: str, record: TokenRecord, now: int) -> None:
 
 def revoke_token(token_hash: str, now: int) -> bool:
     """Mark a token revoked, keeping the first revocation time; ``False`` if unknown."""
-    with _dynamodb_errors():
-        try:
-            TokenModel(_token_key(token_hash)).update(
-                actions=[TokenModel.revoked_at.set(TokenModel.revoked_at | now)],
-                condition=TokenModel.pk.exists(),
-            )
-        except PynamoDBException as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-    return True
+    return _update_existing(
+        TokenModel(_token_key(token_hash)), [TokenModel.revoked_at.set(TokenModel.revoked_at | now)]
+    )
 
 
 # --- tables -------------------------------------------------------------------------------
