@@ -13,19 +13,48 @@ and honours AWS_ENDPOINT_URL_DYNAMODB. ``token create`` prints the token and not
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Callable, Optional, Sequence
 
-from chalicelib import repository
-from chalicelib.auth import PERMISSIONS, generate_token, hash_token
-from chalicelib.repository import Account, TokenRecord
+from chalicelib.config import ConfigurationError, get_settings
+
+if __name__ == "__main__":
+    # The models read their table names on import: say what is missing, not a traceback.
+    try:
+        get_settings()
+    except ConfigurationError as missing:
+        sys.exit(f"error: {missing}")
+
+from chalicelib import repository  # noqa: E402
+from chalicelib.auth import PERMISSIONS, generate_token, hash_token  # noqa: E402
+from chalicelib.errors import ServiceUnavailable  # noqa: E402
+from chalicelib.repository import Account, TokenRecord  # noqa: E402
 
 
-def create_account(account_id: int, name: Optional[str] = None, feature: bool = True) -> Account:
+class AdminError(Exception):
+    """A request the admin command refuses, with the reason to show the operator."""
+
+
+def create_account(
+    account_id: int, name: Optional[str] = None, feature: bool = True, replace: bool = False
+) -> Account:
+    """Create an active account; an existing one is kept unless ``replace`` is set."""
     account = Account(account_id, name, "active", feature)
-    repository.put_account(account)
+    if not repository.put_account(account, replace=replace):
+        raise AdminError(
+            f"account {account_id} exists; change its feature with `account feature`, "
+            "or pass --replace to overwrite it"
+        )
     return account
+
+
+def ensure_account(account_id: int, name: str) -> None:
+    """Make sure the account exists with the feature on (``make run``'s account 1), keeping
+    an existing account's other settings."""
+    if not repository.put_account(Account(account_id, name, "active", True)):
+        repository.set_account_feature(account_id, True)
 
 
 def create_token(
@@ -39,9 +68,9 @@ def create_token(
     """Mint a token, store its hash, and return the token (shown once, never stored)."""
     unknown = set(permissions) - set(PERMISSIONS)
     if unknown:
-        raise ValueError(f"unknown permission(s): {', '.join(sorted(unknown))}")
+        raise AdminError(f"unknown permission(s): {', '.join(sorted(unknown))}")
     if repository.get_account(account_id) is None:
-        raise ValueError(f"no account {account_id}: create it first")
+        raise AdminError(f"no account {account_id}: create it first")
     now = int(clock())
     token = generate_token()
     record = TokenRecord(
@@ -69,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--id", type=_positive, required=True)
     create.add_argument("--name")
     create.add_argument("--feature-off", action="store_true", help="create with temporary_enrollments off")
+    create.add_argument("--replace", action="store_true", help="overwrite an existing account")
     feature = account.add_parser("feature", help="turn the temporary_enrollments feature on or off")
     feature.add_argument("--id", type=_positive, required=True)
     switch = feature.add_mutually_exclusive_group(required=True)
@@ -89,24 +119,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except AdminError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ServiceUnavailable:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        where = f"at {endpoint} (AWS_ENDPOINT_URL_DYNAMODB)" if endpoint else "in the configured AWS region"
+        print(f"error: cannot reach DynamoDB {where}, or it keeps throttling", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if (args.kind, args.action) == ("account", "create"):
-        create_account(args.id, args.name, not args.feature_off)
-        print(f"account {args.id} created", file=sys.stderr)
+        create_account(args.id, args.name, not args.feature_off, args.replace)
+        print(f"account {args.id} {'replaced' if args.replace else 'created'}", file=sys.stderr)
     elif (args.kind, args.action) == ("account", "feature"):
         if not repository.set_account_feature(args.id, args.enabled):
-            print(f"no account {args.id}", file=sys.stderr)
-            return 1
+            raise AdminError(f"no account {args.id}")
+        print(f"account {args.id}: temporary_enrollments {'on' if args.enabled else 'off'}", file=sys.stderr)
     elif (args.kind, args.action) == ("token", "create"):
-        try:
-            token = create_token(args.account, args.user, args.permission, args.scope, args.expires_in)
-        except ValueError as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        print(token)
+        print(create_token(args.account, args.user, args.permission, args.scope, args.expires_in))
     else:
         if not repository.revoke_token(hash_token(args.token), int(time.time())):
-            print("no such token", file=sys.stderr)
-            return 1
+            raise AdminError("no such token")
+        print("token revoked (running processes notice within AUTH_CACHE_SECONDS, 60 s)", file=sys.stderr)
     return 0
 
 

@@ -82,11 +82,21 @@ class InvalidParameter(ApiError):
     def __init__(self, attribute: str, message: str, error_type: str = "inclusion") -> None:
         super().__init__(message)
         self.attribute = attribute
-        self.error_type = error_type
+        self.fields: dict[str, list[dict[str, str]]] = {
+            attribute: [{"attribute": attribute, "type": error_type, "message": message}]
+        }
+
+    @classmethod
+    def combine(cls, errors: "list[InvalidParameter]") -> "InvalidParameter":
+        """One error answering for several parameters, as Canvas lists every bad field."""
+        combined = errors[0]
+        for error in errors[1:]:
+            for attribute, entries in error.fields.items():
+                combined.fields.setdefault(attribute, []).extend(entries)
+        return combined
 
     def body(self) -> dict[str, Any]:
-        error = {"attribute": self.attribute, "type": self.error_type, "message": self.message}
-        return {"errors": {self.attribute: [error]}}
+        return {"errors": self.fields}
 
 
 class MalformedBody(ApiError):
@@ -124,6 +134,13 @@ class Conflict(ApiError):
     """The request collides with another one (an ``Idempotency-Key`` reused or in flight)."""
 
     status = 409
+
+
+class InFlight(Conflict):
+    """The first request with this ``Idempotency-Key`` has not finished: retry shortly."""
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": "1"}
 
 
 class ServiceUnavailable(ApiError):

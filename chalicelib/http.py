@@ -50,10 +50,6 @@ class Call:
     principal: Principal
     account: Account
 
-    @property
-    def method(self) -> str:
-        return self.request.method
-
     def query_items(self) -> list[tuple[str, str]]:
         """The query string's parameters as (name, value) pairs, repeated names kept."""
         params = self.request.query_params
@@ -104,13 +100,18 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def check_body_size(request: Request) -> None:
+    """Any endpoint refuses a body over the limit, whether it reads one or not."""
+    if len(request.raw_body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+
+
 def parse_body(request: Request) -> dict[str, Any]:
     """The body's parameters: JSON object, urlencoded form or multipart form fields."""
     raw = request.raw_body
     if not raw:
         return {}
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    check_body_size(request)
     content_type = request.headers.get("content-type", "")
     media_type = _media_type(content_type)
     if media_type == JSON:
@@ -233,6 +234,7 @@ def endpoint(blueprint: Blueprint, spec: Endpoint) -> Callable[[Callable[..., Re
                 log.user_id = principal.user_id
                 account = authenticator.authorize(principal, account_id, spec)
                 log.account_id = account.id
+                check_body_size(request)
                 call = Call(request, request_id, principal, account)
                 response = view(call, **path_params)
             except ApiError as error:

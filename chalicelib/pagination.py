@@ -33,9 +33,11 @@ def parse_per_page(raw: Optional[str]) -> int:
     """Canvas's rule: default 10, above 100 means 100, anything but a positive integer is a 400."""
     if raw is None or raw == "":
         return DEFAULT_PER_PAGE
-    if not _DIGITS.match(raw) or int(raw) < 1:
+    if not _DIGITS.match(raw) or not raw.strip("0"):
         raise InvalidParameter("per_page", "per_page must be a positive integer", "invalid")
-    return min(int(raw), MAX_PER_PAGE)
+    digits = raw.lstrip("0")
+    # Compare by length first: int() refuses strings of more than 4,300 digits.
+    return MAX_PER_PAGE if len(digits) > 3 else min(int(digits), MAX_PER_PAGE)
 
 
 def encode_bookmark(last_id: int) -> str:
@@ -78,7 +80,8 @@ def link_header(
     """Canvas's ``Link`` header: current, next (only when another page exists) and first.
     With bookmarks there is no ``prev`` and no ``last``. The request's other parameters are
     kept, with ``page`` and ``per_page`` last."""
-    kept = [(name, value) for name, value in query if name not in ("page", "per_page")]
+    # access_token is refused as a credential; it must not travel on in the links either.
+    kept = [(name, value) for name, value in query if name not in ("page", "per_page", "access_token")]
 
     def link(token: str, rel: str) -> str:
         params = kept + [("page", token), ("per_page", str(page.per_page))]

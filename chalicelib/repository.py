@@ -51,10 +51,6 @@ class IdCollision(Exception):
     """The pairing id drawn for a create is already claimed; draw another."""
 
 
-class ConditionFailed(Exception):
-    """A conditional write found the item in another state than it required."""
-
-
 @contextlib.contextmanager
 def _dynamodb_errors() -> Iterator[None]:
     """Translate exhausted-retry and connection failures into ``ServiceUnavailable``."""
@@ -447,14 +443,22 @@ def get_account(account_id: int) -> Optional[Account]:
     return Account(item.account_id, item.name, item.workflow_state, bool(item.temporary_enrollments))
 
 
-def put_account(account: Account) -> None:
-    """Create or replace an account (one PutItem)."""
+def put_account(account: Account, replace: bool = False) -> bool:
+    """Create an account (one conditional PutItem), or replace it when ``replace`` is set;
+    ``False`` when it exists and may not be replaced."""
+    item = AccountModel(
+        _account_key(account.id), account_id=account.id, name=account.name,
+        workflow_state=account.workflow_state,
+        temporary_enrollments=account.temporary_enrollments,
+    )
     with _dynamodb_errors():
-        AccountModel(
-            _account_key(account.id), account_id=account.id, name=account.name,
-            workflow_state=account.workflow_state,
-            temporary_enrollments=account.temporary_enrollments,
-        ).save()
+        try:
+            item.save(condition=None if replace else AccountModel.pk.does_not_exist())
+        except PynamoDBException as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+    return True
 
 
 def set_account_feature(account_id: int, enabled: bool) -> bool:

@@ -46,19 +46,25 @@ class PairingCreate(BaseModel):
     ending_enrollment_state: EndingEnrollmentState = "deleted"
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "PairingCreate":
-        """Validate raw parameters; an empty string or null counts as absent."""
-        present = {
+    def present(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters this model reads; an empty string or null counts as absent."""
+        return {
             name: value
             for name, value in params.items()
-            if name in cls.model_fields and value not in ("", None)
+            if name in cls.model_fields and not (value is None or (isinstance(value, str) and value == ""))
         }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "PairingCreate":
+        """Validate raw parameters; every bad one is reported."""
         try:
-            return cls.model_validate(present)
+            return cls.model_validate(cls.present(params))
         except ValidationError as exc:
-            attribute = str(exc.errors()[0]["loc"][0])
-            allowed = get_args(cls.model_fields[attribute].annotation)
-            raise inclusion_error(attribute, allowed) from None
+            attributes = dict.fromkeys(str(error["loc"][0]) for error in exc.errors())
+            raise InvalidParameter.combine([
+                inclusion_error(attribute, get_args(cls.model_fields[attribute].annotation))
+                for attribute in attributes
+            ]) from None
 
     def fingerprint(self) -> str:
         """A stable description of the effective parameters (for idempotency)."""

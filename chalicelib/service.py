@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from chalicelib import repository
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, InvalidParameter, NotFound
+from chalicelib.errors import Conflict, InFlight, InvalidParameter, NotFound
 from chalicelib.ids import MAX_ID, created_at_of, new_pairing_id
 from chalicelib.pagination import PageRequest
 from chalicelib.repository import Account, IdempotentWrite, RememberedResponse
@@ -20,7 +20,9 @@ from chalicelib.schemas import WORKFLOW_STATES, PairingCreate, PairingPublic, in
 _PAIRING_ID = re.compile(r"\A[0-9]{1,19}\Z")
 ID_ATTEMPTS = 5
 IDEMPOTENCY_KEY_MAX = 255
-IDEMPOTENCY_LEASE_SECONDS = 60  # longer than any Lambda run of a create
+# Longer than any Lambda run of a create (the deployed timeout is 20 s), and short, since a
+# lease a crashed or throttled attempt could not release blocks retries until it lapses.
+IDEMPOTENCY_LEASE_SECONDS = 30
 IDEMPOTENCY_KEEP_SECONDS = 24 * 3600
 
 
@@ -120,7 +122,7 @@ def _replay(held: RememberedResponse, params: PairingCreate) -> Created:
     if held.fingerprint != params.fingerprint():
         raise Conflict("This Idempotency-Key was already used with different parameters.")
     if held.state != repository.DONE or held.status is None:
-        raise Conflict("A request with this Idempotency-Key is still in progress.")
+        raise InFlight("A request with this Idempotency-Key is still in progress.")
     return Created(held.status, held.body or "", held.location or "")
 
 

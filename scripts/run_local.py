@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -108,7 +109,7 @@ def _gateway_handler() -> Any:
             if "chunked" in self.headers.get("transfer-encoding", "").lower():
                 return self._read_chunked()
             length = self.headers.get("content-length", "0")
-            if not length.isdigit():
+            if not re.fullmatch(r"[0-9]{1,12}", length):
                 raise BadBody(400, "Content-Length is not a number.")
             if int(length) > API_GATEWAY_MAX_BODY:
                 raise BadBody(413, "The request body is too large.")
@@ -137,6 +138,10 @@ def _gateway_handler() -> Any:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
             headers["Content-Length"] = str(len(self._body))
             return headers, self._body or None
+
+        def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+            # A HEAD answer has no body, whoever wrote the response.
+            super()._send_http_response(code, headers, None if self.command == "HEAD" else body)
 
         def _send_error_response(self, error: LocalGatewayException) -> None:
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND_BODY)
@@ -181,7 +186,8 @@ def main() -> int:
     # As `chalice local` does: the app's log lines on stdout. The moto server's access log
     # would drown them.
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for noisy in ("werkzeug", "botocore", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from chalice.cli.factory import CLIFactory
 
@@ -206,9 +212,16 @@ def main() -> int:
 
         from chalicelib import admin, repository
         from chalicelib.auth import PERMISSIONS
+        from chalicelib.errors import ServiceUnavailable
 
-        repository.create_tables()
-        admin.create_account(1, "Local root account")
+        try:
+            repository.create_tables()
+            admin.ensure_account(1, "Local root account")
+        except ServiceUnavailable:
+            sys.exit(
+                f"cannot reach DynamoDB at {endpoint}"
+                + ("" if moto_server else " (AWS_ENDPOINT_URL_DYNAMODB is set; unset it to use the embedded one)")
+            )
         token = admin.create_token(1, 1, PERMISSIONS)
         server = create_local_server(config.chalice_app, config, host, port)
         server.server.RequestHandlerClass = _with_app(_gateway_handler(), config)

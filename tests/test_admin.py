@@ -74,3 +74,33 @@ def test_token_revoke(capsys, token):
     assert repository.get_token(hash_token(token)).revoked_at == first  # first revocation kept
     code, _, err = run(capsys, "token", "revoke", "not-a-token")
     assert code == 1 and "not-a-token" not in err
+
+
+def test_account_create_refuses_an_existing_account_unless_replace(capsys, account_id):
+    assert run(capsys, "account", "create", "--id", str(account_id), "--name", "First")[0] == 0
+    code, _, err = run(capsys, "account", "create", "--id", str(account_id), "--name", "Second", "--feature-off")
+    assert code == 1 and "exists" in err
+    assert repository.get_account(account_id).name == "First"
+    code, _, err = run(capsys, "account", "create", "--id", str(account_id), "--name", "Second", "--replace")
+    assert code == 0 and "replaced" in err
+    assert repository.get_account(account_id).name == "Second"
+
+
+def test_ensure_account_keeps_an_existing_account_and_turns_the_feature_on(account_id):
+    admin.create_account(account_id, "Kept", feature=False)
+    admin.ensure_account(account_id, "Local root account")
+    account = repository.get_account(account_id)
+    assert account.name == "Kept" and account.temporary_enrollments
+    admin.ensure_account(account_id + 7_000_000, "New")
+    assert repository.get_account(account_id + 7_000_000).name == "New"
+
+
+def test_unreachable_dynamodb_is_one_line_not_a_traceback(capsys, account_id, monkeypatch):
+    from chalicelib.errors import ServiceUnavailable
+
+    def unavailable(*args, **kwargs):
+        raise ServiceUnavailable()
+
+    monkeypatch.setattr(repository, "put_account", unavailable)
+    code, out, err = run(capsys, "account", "create", "--id", str(account_id))
+    assert code == 1 and out == "" and err.startswith("error: cannot reach DynamoDB") and "Traceback" not in err

@@ -14,9 +14,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from support import LocalServer, free_port, port_is_free
+from support import PROJECT, LocalServer, free_port, port_is_free
 
-from support import PROJECT
 COLLECTION = "/api/v1/accounts/:account_id/temporary_enrollment_pairings"
 
 
@@ -151,8 +150,31 @@ def test_bad_input_over_http(server, session):
     assert session.get(url(server), params={"per_page": "0"}).status_code == 400
     assert session.get(url(server), params={"page": "bookmark:zzz"}).status_code == 400
     assert session.get(url(server, "/abc")).status_code == 404
-    for response in (post(data=b"{oops", headers={"Content-Type": "application/json"}),):
-        assert response.headers["Content-Type"].startswith("application/json")
+    assert post(data=b"{oops", headers={"Content-Type": "application/json"}).headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("length", ["99999999999999999999", "\u00b2", "-1", "1 2"])
+def test_a_malformed_content_length_is_a_400_not_a_dropped_connection(server, length):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /api/v1/accounts/1/temporary_enrollment_pairings HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Length: {length}\r\n\r\n".encode("utf-8")
+        )
+        answer = b""
+        while chunk := sock.recv(4096):  # the server closes the connection after answering
+            answer += chunk
+        answer = answer.decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 400") and '"errors"' in answer
+
+
+def test_head_answers_carry_no_body_so_keep_alive_works(server, session):
+    for path in ("/api/v1/a/b/c", "/api/v1/accounts/1/temporary_enrollment_pairings"):
+        head = session.head(server.base + path)
+        assert head.status_code in (200, 404) and head.content == b""
+        follow = session.get(url(server, "/new"))  # the same connection, still in step
+        assert follow.status_code == 200 and follow.json()["id"] is None
 
 
 def test_ctrl_c_stops_everything_and_a_second_run_works():

@@ -29,7 +29,8 @@ def test_ids_beyond_the_id_space_are_rejected():
         pagination.decode_page(token)
 
 
-@pytest.mark.parametrize("raw, expected", [(None, 10), ("", 10), ("1", 1), ("100", 100), ("101", 100), ("9" * 40, 100)])
+@pytest.mark.parametrize("raw, expected", [(None, 10), ("", 10), ("1", 1), ("007", 7), ("100", 100), ("101", 100),
+                                           ("9" * 40, 100), ("9" * 5000, 100), ("0" * 5000 + "5", 5)])
 def test_per_page(raw, expected):
     assert pagination.parse_per_page(raw) == expected
 

@@ -58,9 +58,9 @@ def list_pairings(call: Call) -> Response:
 @pairings.route(COLLECTION, methods=["POST"], content_types=_ALL_TYPES)
 @endpoint(pairings, CREATE)
 def create_pairing(call: Call) -> Response:
-    query, body = call.param_sources()
+    query, body = (PairingCreate.present(source) for source in call.param_sources())
     PairingCreate.from_params(query)  # a bad value is a 400 even where the body overrides it
-    params = PairingCreate.from_params({**query, **body})
+    params = PairingCreate.from_params({**query, **body})  # empty body values do not override
 
     def render(pairing: PairingPublic) -> tuple[str, str]:
         location = call.public_url(

@@ -46,11 +46,14 @@ CHALICE_REST_API = "RestAPI"
 PAIRINGS_ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 #: list_pairings: a Query on the table or on one of its local secondary indexes.
 PAIRINGS_QUERY_ACTIONS = ("dynamodb:Query",)
-#: get_token/get_account/begin_idempotent (GetItem, PutItem), create_pairing's transaction
-#: (Put of the id claim, Update of the idempotency record), release_idempotent (DeleteItem).
-DIRECTORY_ITEM_ACTIONS = (
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-)
+#: get_token, get_account, begin_idempotent and _claimed_by read the directory (GetItem).
+DIRECTORY_READ_ACTIONS = ("dynamodb:GetItem",)
+#: begin_idempotent (PutItem), create_pairing's transaction (Put of the id claim, Update of
+#: the idempotency record), release_idempotent (DeleteItem)...
+DIRECTORY_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+#: ...and only on those two item types: tokens and accounts are the admin command's to
+#: write, so a compromised function cannot mint a token or switch a feature on.
+DIRECTORY_WRITABLE_KEYS = ("pairing_id#*", "idempotency#*")
 #: Active tracing: the Lambda runtime sends segments on the function's behalf. X-Ray has no
 #: resource-level permissions, so these two actions are granted on "*" (the only "*").
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -64,6 +67,9 @@ NOT_FOUND_BODY = {"errors": [{"message": "The specified resource does not exist.
 #: SigV4 on a path without a method).
 NOT_FOUND_RESPONSE_TYPES = (
     "MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND", "INVALID_SIGNATURE", "EXPIRED_TOKEN",
+    # "Authorization header requires 'Credential' …": API Gateway's own body echoes the
+    # header, that is the bearer token; answered with the 404 instead.
+    "INCOMPLETE_SIGNATURE",
 )
 
 
@@ -265,9 +271,15 @@ class PairingsStack(cdk.Stack):
                 resources=[self.pairings_table.table_arn, *self.pairings_index_arns()],
             ),
             iam.PolicyStatement(
-                sid="DirectoryItems",
-                actions=list(DIRECTORY_ITEM_ACTIONS),
+                sid="DirectoryReads",
+                actions=list(DIRECTORY_READ_ACTIONS),
                 resources=[self.directory_table.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DirectoryWrites",
+                actions=list(DIRECTORY_WRITE_ACTIONS),
+                resources=[self.directory_table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(DIRECTORY_WRITABLE_KEYS)}},
             ),
         ]
         return iam.Role(

@@ -112,3 +112,8 @@ def test_every_route_of_the_app_is_in_the_api(template: Any) -> None:
     paths = set(rest_api(template)["DefinitionBody"]["paths"])
     prefix = "/api/v1/accounts/{account_id}/temporary_enrollment_pairings"
     assert {prefix, prefix + "/new", prefix + "/{id}"} <= paths
+    # The catch-all that answers every unknown path (and method) with the contract's 404.
+    assert {"/", "/{proxy+}"} <= paths
+    definition = rest_api(template)["DefinitionBody"]["paths"]
+    for path in (prefix, prefix + "/new", prefix + "/{id}", "/{proxy+}"):
+        assert {"get", "head", "post", "put", "patch", "delete", "options"} <= set(definition[path]), path

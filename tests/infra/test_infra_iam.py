@@ -9,6 +9,7 @@ the role grants: nothing missing (the deployed app would fail) and nothing extra
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 from typing import Any, Iterator, Optional
@@ -142,6 +143,7 @@ def recorded_dynamodb_requests() -> Iterator[list[tuple[str, str, Optional[str]]
     import botocore.endpoint
 
     calls: list[tuple[str, str, Optional[str]]] = []
+    written_keys: list[tuple[str, str]] = []
     original = botocore.endpoint.Endpoint._send
 
     def send(self: Any, request: Any) -> Any:
@@ -155,14 +157,28 @@ def recorded_dynamodb_requests() -> Iterator[list[tuple[str, str, Optional[str]]
                 for item in payload["TransactItems"]:
                     ((kind, spec),) = item.items()
                     calls.append((_TRANSACT_ACTIONS[kind], spec["TableName"], None))
+                    written_keys.append((spec["TableName"], _leading_key(spec)))
             elif "RequestItems" in payload:  # batch operations
                 calls.extend((operation, table, None) for table in payload["RequestItems"])
             else:
                 calls.append((operation, payload.get("TableName", "?"), payload.get("IndexName")))
+                if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+                    written_keys.append((payload["TableName"], _leading_key(payload)))
         return original(self, request)
 
     with mock.patch.object(botocore.endpoint.Endpoint, "_send", send):
         yield calls
+    WRITTEN_KEYS[:] = written_keys
+
+
+#: The partition key values of every write the last recording saw: (table, key).
+WRITTEN_KEYS: list[tuple[str, str]] = []
+
+
+def _leading_key(spec: dict[str, Any]) -> str:
+    key = spec.get("Item") or spec.get("Key") or {}
+    first = key.get("pk") or key.get("account_id") or {}
+    return next(iter(first.values()), "")
 
 
 def exercise_every_endpoint(api: Any, monkeypatch: Any) -> None:
@@ -209,3 +225,13 @@ def test_role_grants_exactly_the_dynamodb_calls_the_code_makes(template: Any, ap
     granted = granted_dynamodb(template)
     assert used - granted == set(), "the deployed function would be denied these"
     assert granted - used == set(), "granted but never used: remove from the role"
+    # Directory writes are allowed only on id claims and idempotency records, and those are
+    # the only directory items the code writes (never a token or an account).
+    (writes,) = [st for st in role_statements(template) if st.get("Sid") == "DirectoryWrites"]
+    patterns = writes["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert patterns == ["pairing_id#*", "idempotency#*"]
+    directory_writes = [key for table, key in WRITTEN_KEYS if tables[table] == "directory"]
+    assert directory_writes
+    assert all(any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns) for key in directory_writes)
+    reads = [st for st in role_statements(template) if st.get("Sid") == "DirectoryReads"]
+    assert len(reads) == 1 and "Condition" not in reads[0]

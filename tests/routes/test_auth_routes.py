@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib import admin, repository
@@ -200,3 +202,15 @@ def test_tokens_are_stored_only_hashed(token):
     items = list(TokenModel.scan())
     assert all(token not in item.pk and token not in str(item.attribute_values) for item in items)
     assert TokenModel.get(f"token#{hash_token(token)}")
+
+
+# Multi-segment paths reach {proxy+} only behind API Gateway (chalice local matches one
+# segment); the local server answers those itself (tests/test_local_server.py).
+@pytest.mark.parametrize("path", ["/foo", "/api", "/"])
+def test_unknown_paths_are_404_before_authentication(chalice_client, path):
+    """The catch-all route: what answers an unknown path once deployed."""
+    for method in ("GET", "POST", "DELETE"):
+        response = chalice_client.http.request(method, path, headers={"Authorization": "Bearer secret-token"})
+        assert response.status_code == 404, (method, path)
+        assert json.loads(response.body) == NOT_FOUND
+        assert b"secret-token" not in response.body

@@ -132,7 +132,8 @@ def _walk(api, query: str) -> tuple[list[int], int]:
         if "next" not in links:
             return seen, pages
         path, _, next_query = _relative(links["next"]).partition("?")
-        response = api.client_get(path, next_query) if hasattr(api, "client_get") else api.call("GET", query=next_query)
+        assert path == api.path()
+        response = api.call("GET", query=next_query)
 
 
 def test_pagination_walk_over_27_pairings(api):
@@ -188,7 +189,19 @@ def test_per_page_above_100_means_100(api):
     assert "next" in _links(response)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", " 5", "1e3"])
+def test_a_per_page_of_thousands_of_digits_is_100_not_a_crash(api):
+    api.create()
+    response = api.get(query="per_page=" + "9" * 5000)
+    assert response.status == 200 and "per_page=100" in _links(response)["current"]
+    assert api.get(query="per_page=" + "0" * 5000 + "7").status == 200
+
+
+def test_links_never_carry_an_access_token(api):
+    response = api.get(query="access_token=leaked&per_page=1")
+    assert response.status == 200 and "leaked" not in response.headers["link"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", " 5", "1e3", "000", "0" * 5000])
 def test_per_page_not_a_positive_integer_is_400(api, value):
     response = api.get(query=f"per_page={value}")
     assert response.status == 400
@@ -300,6 +313,20 @@ def test_body_wins_over_query_string(api):
     assert response.json["ending_enrollment_state"] == "completed"
 
 
+def test_an_empty_body_value_does_not_override_the_query(api):
+    response = api.call("POST", query="ending_enrollment_state=completed", body="ending_enrollment_state=",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 201 and response.json["ending_enrollment_state"] == "completed"
+    response = api.call("POST", query="workflow_state=deleted", body={"workflow_state": None})
+    assert response.json["workflow_state"] == "deleted"
+
+
+def test_every_bad_parameter_is_reported(api):
+    response = api.post({"workflow_state": "x", "ending_enrollment_state": "y"})
+    assert response.status == 400
+    assert set(response.json["errors"]) == {"workflow_state", "ending_enrollment_state"}
+
+
 def test_a_bad_query_value_is_400_even_where_the_body_overrides_it(api):
     response = api.call("POST", query="ending_enrollment_state=complete", body={"ending_enrollment_state": "completed"})
     assert response.status == 400 and "ending_enrollment_state" in response.json["errors"]
@@ -366,6 +393,14 @@ def test_malformed_bodies_are_4xx_in_canvas_shape(api, body, content_type, statu
     assert api.get(query="workflow_state[]=active&workflow_state[]=deleted").json == []
 
 
+def test_any_endpoint_refuses_a_body_over_64_kib(api):
+    pairing = api.create()
+    for method, suffix in (("GET", ""), ("GET", f"/{pairing['id']}"), ("DELETE", f"/{pairing['id']}")):
+        response = api.call(method, suffix, body=b"x" * 65_537, headers={"Content-Type": "text/plain"})
+        assert response.status == 413, (method, suffix)
+    assert api.get(f"/{pairing['id']}").json["workflow_state"] == "active"
+
+
 def test_body_over_64_kib_is_413(api):
     body = json.dumps({"workflow_state": "active", "pad": "x" * 65_536})
     response = api.call("POST", body=body, headers={"Content-Type": "application/json"})
@@ -417,7 +452,7 @@ def test_key_is_scoped_to_user_and_account(api, make_token):
     assert other_user.status == 201 and other_user.json["id"] != first.json["id"]
 
 
-def test_duplicate_while_in_flight_is_409(api):
+def test_duplicate_while_in_flight_is_409_with_retry_after(api):
     from chalicelib import service
 
     record = service.idempotency_record_key(
@@ -428,7 +463,7 @@ def test_duplicate_while_in_flight_is_409(api):
 
     assert repository.begin_idempotent(record, "someone-else", "active|deleted", int(time.time()), 60, 86400) is None
     response = api.call("POST", headers={"Idempotency-Key": "busy"})
-    assert response.status == 409
+    assert response.status == 409 and response.headers["retry-after"] == "1"
     assert api.get().json == []
 
 
