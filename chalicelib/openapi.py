@@ -144,9 +144,13 @@ def _responses(endpoint: Endpoint, success: dict[str, Any], status: str) -> dict
         "503": _error("DynamoDB throttled or unreachable after retries.",
                       headers={"Retry-After": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}}),
     }
+    responses["413"] = _error(f"The body is larger than {MAX_BODY_BYTES} bytes (any endpoint).")
     if endpoint is CREATE:
-        responses["409"] = _error("The Idempotency-Key was used with other parameters, or its first request is still in flight.")
-        responses["413"] = _error(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        responses["409"] = _error(
+            "The Idempotency-Key was used with other parameters, or its first request is still in "
+            "flight (then with Retry-After).",
+            headers={"Retry-After": {"required": False, "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+        )
         responses["415"] = _error("The body's Content-Type is not JSON, a form or multipart.")
     return dict(sorted(responses.items()))
 
