@@ -1,10 +1,12 @@
 # One-command set-up: `make run` (the API locally) and `make test` (the whole suite).
-# Both create .venv when missing and install the pinned requirements into it.
+# Both create .venv when missing and install the pinned requirements into it; `make run`
+# only what the service and its local server need, `make test` the CDK toolchain too.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+INFRA_INSTALLED := $(VENV)/.installed-infra
 
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
@@ -19,10 +21,14 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+$(INFRA_INSTALLED): $(INSTALLED) infra/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	@touch $@
+
 run: $(INSTALLED)
 	$(PY) scripts/run_local.py
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(INFRA_INSTALLED)
 	$(PY) -m pytest
 
 # A longer schemathesis run than the one in `make test`, with a fresh seed each time.

@@ -1,4 +1,5 @@
-# Infrastructure targets, included by the root Makefile (which defines VENV, PY, INSTALLED).
+# Infrastructure targets, included by the root Makefile (which defines VENV, PY, INSTALLED and
+# INFRA_INSTALLED: the .venv with the CDK toolchain of infra/requirements.txt).
 #
 #   make synth                 CloudFormation for every stage -> infra/cdk.out/ (offline)
 #   make infra-lint            synth, then cfn-lint on the templates
@@ -22,15 +23,12 @@ CDK := cd $(INFRA) && ./node_modules/.bin/cdk
 
 .PHONY: synth infra-lint package bootstrap diff deploy destroy infra-clean
 
-# requirements-dev.txt includes infra/requirements.txt: reinstall when either changes.
-$(INSTALLED): $(INFRA)/requirements.txt
-
 # The CDK CLI, pinned in infra/package.json and package-lock.json (needs Node.js and npm).
 $(CDK_CLI_INSTALLED): $(INFRA)/package.json $(INFRA)/package-lock.json
 	cd $(INFRA) && npm ci --no-audit --no-fund
 	@touch $@
 
-synth: $(INSTALLED)
+synth: $(INFRA_INSTALLED)
 	rm -rf $(CDK_OUT) $(INFRA)/chalice.out
 	cd $(INFRA) && $(abspath $(PY)) cdk_app.py  # in infra/: Chalice writes chalice.out/ to the cwd
 	@ls -1 $(CDK_OUT)/*.template.json
@@ -41,25 +39,25 @@ infra-lint: synth
 # chalice package writes deployment.zip and sam.json; slimming removes what Lambda's Python
 # runtime provides and fails above the 5 MB budget. The zip CDK deploys is slimmed the same
 # way during synthesis (infra/pairings_infra/chalice_app.py).
-package: $(INSTALLED)
+package: $(INFRA_INSTALLED)
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} \
 		$(VENV)/bin/chalice package --stage dev $(PACKAGE_DIR)
 	PYTHONPATH=$(INFRA) $(PY) -m pairings_infra.slim $(PACKAGE_DIR)/deployment.zip
 
-bootstrap: $(INSTALLED) $(CDK_CLI_INSTALLED)
+bootstrap: $(INFRA_INSTALLED) $(CDK_CLI_INSTALLED)
 	$(CDK) bootstrap
 
-diff: $(INSTALLED) $(CDK_CLI_INSTALLED)
+diff: $(INFRA_INSTALLED) $(CDK_CLI_INSTALLED)
 	rm -rf $(INFRA)/chalice.out
 	$(CDK) diff -c stage=$(STAGE)
 
-deploy: $(INSTALLED) $(CDK_CLI_INSTALLED)
+deploy: $(INFRA_INSTALLED) $(CDK_CLI_INSTALLED)
 	rm -rf $(INFRA)/chalice.out
 	$(CDK) deploy -c stage=$(STAGE) --require-approval $(CDK_APPROVAL) \
 		--outputs-file cdk-outputs-$(STAGE).json
 
-destroy: $(INSTALLED) $(CDK_CLI_INSTALLED)
+destroy: $(INFRA_INSTALLED) $(CDK_CLI_INSTALLED)
 	@if [ "$(STAGE)" = prod ]; then \
 		echo "refusing to destroy prod (termination protection; tables are retained)" >&2; \
 		exit 1; \

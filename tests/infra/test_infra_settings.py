@@ -80,7 +80,8 @@ def test_make_destroy_refuses_prod() -> None:
         pytest.skip("make is not installed")
     # Not a dry run: the guard is the first command and needs nothing installed.
     result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "infra/node_modules/.installed",
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv/.installed-infra",
+         "-o", "infra/node_modules/.installed",
          "destroy", "STAGE=prod"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )
