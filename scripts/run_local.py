@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -173,7 +174,15 @@ def _gateway_handler() -> Any:
     return GatewayHandler
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C and a plain `kill` both stop the server the same way. SIGINT is set explicitly:
+    # a shell without job control starts background commands with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     port = _port("PORT", 8000)
     host = "127.0.0.1"
     os.chdir(PROJECT_DIR)

@@ -177,6 +177,13 @@ def test_head_answers_carry_no_body_so_keep_alive_works(server, session):
         assert follow.status_code == 200 and follow.json()["id"] is None
 
 
+def test_sigterm_stops_everything_too():
+    running = LocalServer(free_port(), free_port())
+    running.process.terminate()
+    assert running.process.wait(timeout=20) == 0
+    assert port_is_free(running.port) and port_is_free(running.dynamodb_port)
+
+
 def test_ctrl_c_stops_everything_and_a_second_run_works():
     ports = (free_port(), free_port())
     for _ in range(2):  # a second time in a row, on the same ports
