@@ -58,7 +58,6 @@ class Principal:
     account_id: int
     user_id: int
     permissions: frozenset[str]
-    scopes: Optional[frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ class Authenticator:
             raise Unauthenticated("Expired access token.")
         if record.scopes is not None and endpoint.scope not in record.scopes:
             raise InsufficientScopes()
-        return Principal(record.account_id, record.user_id, record.permissions, record.scopes)
+        return Principal(record.account_id, record.user_id, record.permissions)
 
     def authorize(self, principal: Principal, path_account: str, endpoint: Endpoint) -> Account:
         """Checks 3 (the path names the token's account), 4 (the account exists, is active

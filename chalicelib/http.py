@@ -46,7 +46,6 @@ class Call:
     """One authenticated, authorized API request, as a route sees it."""
 
     request: Request
-    request_id: str
     principal: Principal
     account: Account
 
@@ -235,7 +234,7 @@ def endpoint(blueprint: Blueprint, spec: Endpoint) -> Callable[[Callable[..., Re
                 account = authenticator.authorize(principal, account_id, spec)
                 log.account_id = account.id
                 check_body_size(request)
-                call = Call(request, request_id, principal, account)
+                call = Call(request, principal, account)
                 response = view(call, **path_params)
             except ApiError as error:
                 response = error_response(error)

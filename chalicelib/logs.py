@@ -66,7 +66,7 @@ def current() -> Optional[RequestLog]:
 def end(log: RequestLog, status: int) -> None:
     """Write the request's line. Straight to stdout rather than through ``logging``'s
     record, handler and formatter machinery: this line is on every request's path, and the
-    direct write costs a third as much (about 7 µs instead of 14 µs, measured)."""
+    direct write costs half as much (about 7 µs instead of 14 µs, measured)."""
     _current.set(None)
     if logger.isEnabledFor(logging.INFO):
         _write(_entry(time.time(), "INFO", "request", log.fields(status)))

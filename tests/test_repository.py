@@ -30,7 +30,7 @@ def test_create_retries_a_collision_with_a_fresh_id(account_id, monkeypatch):
     drawn = iter([88_000_001, 88_000_001, 88_000_002])
     monkeypatch.setattr(service, "new_pairing_id", lambda clock: next(drawn))
     account = repository.Account(account_id, None, "active", True)
-    created = service.create_pairing(account, Principal(account_id, 5, frozenset(), None), PairingCreate(), None,
+    created = service.create_pairing(account, Principal(account_id, 5, frozenset()), PairingCreate(), None,
                                      lambda p: ("{}", "loc"))
     assert created.status == 201
     assert repository.get_pairing(account_id, 88_000_002).created_by_id == 5
@@ -58,7 +58,7 @@ def test_soft_delete_of_a_deleted_pairing_keeps_it(account_id):
 
 def test_idempotency_records_expire_after_24_hours(account_id):
     account = repository.Account(account_id, None, "active", True)
-    principal = Principal(account_id, 5, frozenset(), None)
+    principal = Principal(account_id, 5, frozenset())
     now = time.time()
     first = service.create_pairing(account, principal, PairingCreate(), "day", lambda p: (str(p.id), "l"), clock=lambda: now)
     replay = service.create_pairing(account, principal, PairingCreate(), "day", lambda p: (str(p.id), "l"),
